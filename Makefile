@@ -1,0 +1,33 @@
+# gen's build, test and benchmark entry points. `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+export GOTOOLCHAIN := local
+TOOLS_BIN := $(shell scripts/tools.sh bindir)
+export PATH := $(TOOLS_BIN):$(PATH)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/gen-gitops/gen/internal/cli.Version=$(VERSION)
+
+.PHONY: build test tools vet bench demo clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gen ./cmd/gen
+
+tools:
+	scripts/tools.sh test
+
+vet:
+	$(GO) vet ./...
+
+test: tools vet
+	$(GO) test -count=1 -timeout 40m ./...
+
+bench: build
+	scripts/tools.sh bench
+	scripts/bench.sh
+
+# demo runs gen's main job on the bundled example repository: a dry-run diff.
+demo: build
+	bin/gen add-app default/whoami --repo examples/home-ops --image ghcr.io/traefik/whoami:v1.11.0 --port 80 --host whoami --dry-run
+
+clean:
+	rm -rf bin

@@ -1,0 +1,99 @@
+// Package generator turns a repository model and typed options into a
+// Changeset: the complete set of file writes one gen command makes.
+//
+// Generators are pure: they never touch the disk, never print and never reach
+// the network. Everything they produce is validated, shown as a diff and
+// written by the caller (see internal/apply).
+package generator
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+)
+
+// FileChange is one whole-file write (or removal) in a Changeset.
+type FileChange struct {
+	// Path is slash-separated and relative to the repository root.
+	Path string
+	// Content is the complete new content; nil with Delete set removes the file.
+	Content []byte
+	// Delete removes the file.
+	Delete bool
+	// Sensitive marks content that holds SOPS-encrypted values: diffs show
+	// the keys that changed and redact every value.
+	Sensitive bool
+}
+
+// Changeset is everything a command writes, in one unit: applied all or none.
+type Changeset struct {
+	// Title is a one-line description, used as the default commit subject.
+	Title string
+	// Files are the writes, sorted by path once Normalize has run.
+	Files []FileChange
+	// Notes are messages for the user (what was kept raw, what to do next).
+	Notes []string
+}
+
+// Add records a whole-file write of content at p.
+func (c *Changeset) Add(p string, content []byte) {
+	c.Files = append(c.Files, FileChange{Path: p, Content: content})
+}
+
+// AddSensitive records a write whose content holds encrypted values.
+func (c *Changeset) AddSensitive(p string, content []byte) {
+	c.Files = append(c.Files, FileChange{Path: p, Content: content, Sensitive: true})
+}
+
+// Note appends a message for the user.
+func (c *Changeset) Note(format string, args ...any) {
+	c.Notes = append(c.Notes, fmt.Sprintf(format, args...))
+}
+
+// Paths returns the touched paths in order.
+func (c *Changeset) Paths() []string {
+	out := make([]string, 0, len(c.Files))
+	for _, f := range c.Files {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+// Normalize sorts the writes by path and rejects paths that are absolute,
+// escape the repository or are written twice.
+func (c *Changeset) Normalize() error {
+	seen := map[string]bool{}
+	for i, f := range c.Files {
+		clean, err := CleanRelPath(f.Path)
+		if err != nil {
+			return err
+		}
+		if seen[clean] {
+			return fmt.Errorf("changeset writes %q twice", clean)
+		}
+		seen[clean] = true
+		c.Files[i].Path = clean
+	}
+	sort.Slice(c.Files, func(i, j int) bool { return c.Files[i].Path < c.Files[j].Path })
+	return nil
+}
+
+// CleanRelPath cleans a slash-separated path and refuses anything that is
+// absolute or leaves the repository root.
+func CleanRelPath(p string) (string, error) {
+	if p == "" {
+		return "", fmt.Errorf("empty path")
+	}
+	if strings.Contains(p, "\\") {
+		return "", fmt.Errorf("path %q: backslashes are not allowed", p)
+	}
+	if path.IsAbs(p) {
+		return "", fmt.Errorf("path %q is absolute: paths must stay inside the repository", p)
+	}
+	clean := path.Clean(p)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", fmt.Errorf("path %q escapes the repository", p)
+	}
+	return clean, nil
+}

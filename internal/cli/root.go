@@ -1,0 +1,122 @@
+// Package cli holds gen's cobra commands. Each command turns its flags into
+// an options value and calls the logic that lives elsewhere; nothing here is
+// package-level state.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// IO carries the streams a command reads and writes.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// Exit codes.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// UsageError marks an error caused by how gen was called: exit code 2.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// usageErrorf builds a UsageError.
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}
+
+// Version is set at link time with -X.
+var Version = "dev"
+
+// NewRootCmd builds the whole command tree.
+func NewRootCmd(streams IO) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gen",
+		Short: "Write and check Flux GitOps repositories",
+		Long: `gen writes and checks Flux repositories of the cluster-template shape:
+kubernetes/apps/<namespace>/<app>/ks.yaml with an app/ folder beside it,
+SOPS-encrypted cluster-secrets, envoy gateways, a Cloudflare tunnel,
+external-dns and cert-manager.
+
+Every command that writes validates the result the way Flux builds it, can
+show the change as a diff first (--dry-run), writes all files or none, and can
+commit exactly what it touched (--commit).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &UsageError{Err: err}
+	})
+	root.AddCommand(newVersionCmd(streams))
+	return root
+}
+
+func newVersionCmd(streams IO) *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print gen's version",
+		Example: "  gen version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintf(streams.Out, "gen %s\n", Version)
+			return err
+		},
+	}
+}
+
+// Main runs gen with args and returns the process exit code.
+func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	streams := IO{In: in, Out: out, ErrOut: errOut}
+	root := NewRootCmd(streams)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var code exitCoder
+	if errors.As(err, &code) {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(errOut, "gen: %s\n", msg)
+		}
+		return code.ExitCode()
+	}
+	fmt.Fprintf(errOut, "gen: %s\n", err)
+	var usage *UsageError
+	if errors.As(err, &usage) || isCobraUsage(err) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+// exitCoder lets an error choose its exit code (check's findings: 1).
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
+// isCobraUsage recognises cobra's own argument errors, which it returns as
+// plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires exactly", "invalid argument", "flag needs an argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

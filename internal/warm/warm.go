@@ -1,0 +1,33 @@
+// Package warm pins the dependency set while the real packages land.
+package warm
+
+import (
+	_ "filippo.io/age"
+	_ "github.com/fluxcd/helm-controller/api/v2"
+	_ "github.com/fluxcd/kustomize-controller/api/v1"
+	_ "github.com/fluxcd/pkg/apis/kustomize"
+	_ "github.com/fluxcd/pkg/apis/meta"
+	_ "github.com/fluxcd/pkg/kustomize"
+	_ "github.com/fluxcd/source-controller/api/v1"
+	_ "github.com/getsops/sops/v3"
+	_ "github.com/getsops/sops/v3/aes"
+	_ "github.com/getsops/sops/v3/age"
+	_ "github.com/getsops/sops/v3/cmd/sops/common"
+	_ "github.com/getsops/sops/v3/config"
+	_ "github.com/getsops/sops/v3/decrypt"
+	_ "github.com/getsops/sops/v3/keys"
+	_ "github.com/getsops/sops/v3/keyservice"
+	_ "github.com/getsops/sops/v3/stores/yaml"
+	_ "github.com/go-git/go-git/v5"
+	_ "github.com/pmezard/go-difflib/difflib"
+	_ "github.com/rogpeppe/go-internal/testscript"
+	_ "github.com/spf13/cobra"
+	_ "k8s.io/api/apps/v1"
+	_ "k8s.io/client-go/discovery"
+	_ "k8s.io/client-go/dynamic"
+	_ "k8s.io/client-go/tools/clientcmd"
+	_ "sigs.k8s.io/gateway-api/apis/v1"
+	_ "sigs.k8s.io/kustomize/api/krusty"
+	_ "sigs.k8s.io/kustomize/kyaml/yaml"
+	_ "sigs.k8s.io/yaml"
+)
