@@ -32,7 +32,6 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	sourcev1beta2 "github.com/fluxcd/source-controller/api/v1beta2"
-	yamlv3 "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +47,7 @@ import (
 	gatewayv1alpha2 "sigs.k8s.io/gateway-api/apis/v1alpha2"
 	gatewayv1alpha3 "sigs.k8s.io/gateway-api/apis/v1alpha3"
 	gatewayv1beta1 "sigs.k8s.io/gateway-api/apis/v1beta1"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -457,9 +457,9 @@ func deepCopyJSON(v map[string]any) map[string]any {
 
 // parseSingleDocument parses doc as YAML and fails unless it holds exactly
 // one document that is not empty.
-func parseSingleDocument(doc []byte) (*yamlv3.Node, error) {
-	dec := yamlv3.NewDecoder(bytes.NewReader(doc))
-	var root yamlv3.Node
+func parseSingleDocument(doc []byte) (*kyaml.Node, error) {
+	dec := kyaml.NewDecoder(bytes.NewReader(doc))
+	var root kyaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("decoding YAML: the document is empty")
@@ -469,7 +469,7 @@ func parseSingleDocument(doc []byte) (*yamlv3.Node, error) {
 	if isEmptyDocument(&root) {
 		return nil, errors.New("decoding YAML: the document is empty")
 	}
-	var next yamlv3.Node
+	var next kyaml.Node
 	switch err := dec.Decode(&next); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
@@ -480,8 +480,8 @@ func parseSingleDocument(doc []byte) (*yamlv3.Node, error) {
 	return &root, nil
 }
 
-func isEmptyDocument(n *yamlv3.Node) bool {
-	if n.Kind == yamlv3.DocumentNode {
+func isEmptyDocument(n *kyaml.Node) bool {
+	if n.Kind == kyaml.DocumentNode {
 		return len(n.Content) == 0 || (len(n.Content) == 1 && n.Content[0].Tag == "!!null")
 	}
 	return n.Kind == 0
@@ -490,19 +490,19 @@ func isEmptyDocument(n *yamlv3.Node) bool {
 // lineOf returns the line of the field at path in the YAML tree, or 0. A path
 // segment that skips a list (type errors name no index) is looked up in
 // every item, first match wins. A key holding dots is matched too.
-func lineOf(root *yamlv3.Node, path string) int {
+func lineOf(root *kyaml.Node, path string) int {
 	n := root
-	if n.Kind == yamlv3.DocumentNode && len(n.Content) > 0 {
+	if n.Kind == kyaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
 	return lineIn(n, splitPath(path))
 }
 
-func lineIn(n *yamlv3.Node, segs []string) int {
+func lineIn(n *kyaml.Node, segs []string) int {
 	if n == nil {
 		return 0
 	}
-	if n.Kind == yamlv3.AliasNode {
+	if n.Kind == kyaml.AliasNode {
 		n = n.Alias
 	}
 	if len(segs) == 0 {
@@ -510,7 +510,7 @@ func lineIn(n *yamlv3.Node, segs []string) int {
 	}
 	seg := segs[0]
 	switch n.Kind {
-	case yamlv3.SequenceNode:
+	case kyaml.SequenceNode:
 		if i, ok := listIndex(seg); ok {
 			if i < 0 || i >= len(n.Content) {
 				return 0
@@ -522,7 +522,7 @@ func lineIn(n *yamlv3.Node, segs []string) int {
 				return l
 			}
 		}
-	case yamlv3.MappingNode:
+	case kyaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
 			if key == seg {
@@ -573,7 +573,7 @@ var duplicateKeyPattern = regexp.MustCompile(`line (\d+): key "((?:[^"\\]|\\.)*)
 
 // duplicateKeyErrors turns the YAML converter's duplicate-key errors into
 // field errors with the key's full path.
-func duplicateKeyErrors(root *yamlv3.Node, err error) []*FieldError {
+func duplicateKeyErrors(root *kyaml.Node, err error) []*FieldError {
 	var out []*FieldError
 	for _, m := range duplicateKeyPattern.FindAllStringSubmatch(err.Error(), -1) {
 		line, _ := strconv.Atoi(m[1])
@@ -591,17 +591,17 @@ func duplicateKeyErrors(root *yamlv3.Node, err error) []*FieldError {
 }
 
 // pathAtLine finds the path of the mapping key named key on the given line.
-func pathAtLine(root *yamlv3.Node, line int, key string) string {
-	var walk func(n *yamlv3.Node, path []string) string
-	walk = func(n *yamlv3.Node, path []string) string {
+func pathAtLine(root *kyaml.Node, line int, key string) string {
+	var walk func(n *kyaml.Node, path []string) string
+	walk = func(n *kyaml.Node, path []string) string {
 		switch n.Kind {
-		case yamlv3.DocumentNode:
+		case kyaml.DocumentNode:
 			for _, c := range n.Content {
 				if p := walk(c, path); p != "" {
 					return p
 				}
 			}
-		case yamlv3.MappingNode:
+		case kyaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k := n.Content[i]
 				next := append(append([]string(nil), path...), k.Value)
@@ -612,7 +612,7 @@ func pathAtLine(root *yamlv3.Node, line int, key string) string {
 					return p
 				}
 			}
-		case yamlv3.SequenceNode:
+		case kyaml.SequenceNode:
 			for i, c := range n.Content {
 				if p := walk(c, append(append([]string(nil), path...), "["+strconv.Itoa(i)+"]")); p != "" {
 					return p
