@@ -41,7 +41,7 @@ func usageErrorf(format string, args ...any) error {
 var Version = "dev"
 
 // NewRootCmd builds the whole command tree.
-func NewRootCmd(streams IO) *cobra.Command {
+func NewRootCmd(streams IO, env Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "gen",
 		Short: "Write and check Flux GitOps repositories",
@@ -62,7 +62,7 @@ commit exactly what it touched (--commit).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
-	root.AddCommand(newVersionCmd(streams))
+	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env))
 	return root
 }
 
@@ -82,7 +82,7 @@ func newVersionCmd(streams IO) *cobra.Command {
 // Main runs gen with args and returns the process exit code.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	streams := IO{In: in, Out: out, ErrOut: errOut}
-	root := NewRootCmd(streams)
+	root := NewRootCmd(streams, ProcessEnv())
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

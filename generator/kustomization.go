@@ -1,0 +1,139 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// AddResource adds entry to the resources list of a kustomization.yaml,
+// changing nothing else: the new line takes the indentation of its
+// neighbours, goes where it keeps a sorted list sorted (at the end
+// otherwise), and every comment stays where it was. It reports whether the
+// file changed; an entry already listed (as ./x or x) changes nothing.
+func AddResource(data []byte, entry string) ([]byte, bool, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, false, fmt.Errorf("not YAML: %w", err)
+	}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, false, fmt.Errorf("not a kustomization (no top-level mapping)")
+	}
+	doc := root.Content[0]
+	var key, list *yaml.Node
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == "resources" {
+			key, list = doc.Content[i], doc.Content[i+1]
+		}
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if list == nil {
+		// No resources list: append one at the end of the document.
+		out := strings.TrimRight(string(data), "\n") + "\nresources:\n  - " + entry + "\n"
+		return []byte(out), true, nil
+	}
+	if list.Kind != yaml.SequenceNode || list.Style&yaml.FlowStyle != 0 {
+		return nil, false, fmt.Errorf("resources is not a block list; add %s by hand", entry)
+	}
+	norm := func(s string) string { return strings.TrimPrefix(s, "./") }
+	items := list.Content
+	for _, it := range items {
+		if norm(it.Value) == norm(entry) {
+			return data, false, nil
+		}
+	}
+	if len(items) == 0 {
+		line := key.Line - 1
+		ins := strings.Repeat(" ", key.Column+1) + "- " + entry + "\n"
+		// "resources: []" style is flow; an empty block list cannot exist,
+		// so this is "resources:" with null: replace that line.
+		lines[line] = strings.TrimRight(lines[line], "\n") + "\n" + ins
+		return []byte(strings.Join(lines, "")), true, nil
+	}
+	sorted := true
+	for i := 1; i < len(items); i++ {
+		if resourceLess(items[i].Value, items[i-1].Value) {
+			sorted = false
+		}
+	}
+	// Index of the item the new one goes after (-1: before the first).
+	after := len(items) - 1
+	if sorted {
+		after = -1
+		for i, it := range items {
+			if resourceLess(it.Value, entry) {
+				after = i
+			}
+		}
+	}
+	indent := strings.Repeat(" ", items[0].Column-3)
+	newLine := indent + "- " + entry + "\n"
+	var at int // 0-based line index to insert before
+	if after == -1 {
+		at = items[0].Line - 1
+		// Keep comments that head the first item above it.
+		for at > 0 && strings.HasPrefix(strings.TrimSpace(lines[at-1]), "#") && lines[at-1] != "" &&
+			leadingSpaces(lines[at-1]) == len(indent) {
+			at--
+		}
+	} else {
+		at = items[after].Line // the line after the item
+	}
+	if at > len(lines) {
+		at = len(lines)
+	}
+	if at == len(lines) && len(lines) > 0 && !strings.HasSuffix(lines[len(lines)-1], "\n") {
+		lines[len(lines)-1] += "\n"
+	}
+	out := append([]string{}, lines[:at]...)
+	out = append(out, newLine)
+	out = append(out, lines[at:]...)
+	result := []byte(strings.Join(out, ""))
+	if err := checkResources(result, items, entry); err != nil {
+		return nil, false, err
+	}
+	return result, true, nil
+}
+
+func leadingSpaces(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
+
+// resourceLess orders resource entries the way people sort them: the
+// namespace.yaml first, then by path.
+func resourceLess(a, b string) bool {
+	ka, kb := resourceKey(a), resourceKey(b)
+	return ka < kb
+}
+
+func resourceKey(s string) string {
+	s = strings.TrimPrefix(s, "./")
+	if s == "namespace.yaml" {
+		return ""
+	}
+	return s
+}
+
+// checkResources re-reads the edited file: the resources must be the old
+// ones plus entry, or the edit is refused.
+func checkResources(data []byte, old []*yaml.Node, entry string) error {
+	var k struct {
+		Resources []string `yaml:"resources"`
+	}
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&k); err != nil {
+		return fmt.Errorf("edit produced invalid YAML: %w", err)
+	}
+	if len(k.Resources) != len(old)+1 {
+		return fmt.Errorf("edit produced %d resources, want %d", len(k.Resources), len(old)+1)
+	}
+	found := false
+	for _, r := range k.Resources {
+		if r == entry {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("edit lost the new entry %s", entry)
+	}
+	return nil
+}

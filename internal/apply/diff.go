@@ -1,0 +1,116 @@
+package apply
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/gen-gitops/gen/generator"
+)
+
+// Diff writes a unified diff of cs against the current files to out. Files
+// that hold encrypted values show their keys and never a value, not even a
+// ciphertext.
+func Diff(out io.Writer, current map[string][]byte, cs *generator.Changeset) error {
+	for _, f := range cs.Files {
+		old, existed := current[f.Path]
+		var a, b string
+		if existed {
+			a = string(old)
+		}
+		if !f.Delete {
+			b = string(f.Content)
+		}
+		if f.Sensitive || IsEncrypted(old) || IsEncrypted(f.Content) {
+			a, b = Redact(a), Redact(b)
+		}
+		from, to := "a/"+f.Path, "b/"+f.Path
+		if !existed {
+			from = "/dev/null"
+		}
+		if f.Delete {
+			to = "/dev/null"
+		}
+		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+			A:        splitLines(a),
+			B:        splitLines(b),
+			FromFile: from,
+			ToFile:   to,
+			Context:  3,
+		})
+		if err != nil {
+			return err
+		}
+		if text == "" {
+			continue
+		}
+		if _, err := fmt.Fprint(out, text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func splitLines(s string) []string {
+	if s == "" {
+		return nil
+	}
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	if !strings.HasSuffix(lines[len(lines)-1], "\n") {
+		lines[len(lines)-1] += "\n\\ No newline at end of file\n"
+	}
+	return lines
+}
+
+var encValue = regexp.MustCompile(`ENC\[[A-Z0-9_]+,[^\]]*\]`)
+
+// IsEncrypted reports whether data looks like a SOPS-encrypted document.
+func IsEncrypted(data []byte) bool {
+	s := string(data)
+	return strings.Contains(s, "\nsops:") && encValue.MatchString(s)
+}
+
+// Redact hides every encrypted payload and the SOPS metadata block of a
+// document, leaving its keys readable. Plain values under data/stringData
+// of a Secret are hidden too.
+func Redact(s string) string {
+	s = encValue.ReplaceAllString(s, "ENC[…]")
+	var out []string
+	inSops := false
+	inData := false
+	dataIndent := 0
+	for _, line := range strings.SplitAfter(s, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		if strings.HasPrefix(line, "sops:") {
+			inSops = true
+			out = append(out, "sops: …\n")
+			continue
+		}
+		if inSops {
+			if indent > 0 || strings.TrimSpace(line) == "" {
+				continue
+			}
+			inSops = false
+		}
+		if inData && indent <= dataIndent && strings.TrimSpace(line) != "" {
+			inData = false
+		}
+		if inData {
+			if k, v, ok := strings.Cut(trimmed, ":"); ok && strings.TrimSpace(v) != "" && !strings.HasPrefix(strings.TrimSpace(v), "ENC[") {
+				line = strings.Repeat(" ", indent) + k + ": <redacted>\n"
+			}
+		}
+		if t := strings.TrimSpace(trimmed); (t == "data:" || t == "stringData:") && indent == 0 {
+			inData, dataIndent = true, indent
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "")
+}

@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gen-gitops/gen/generator"
+)
+
+type addAppFlags struct {
+	writeFlags
+	Raw          bool
+	Image        string
+	Port         int
+	Env          []string
+	Replicas     int
+	CPU          string
+	Memory       string
+	Probe        string
+	Persist      []string
+	Chart        string
+	ChartVersion string
+	Values       string
+	Hosts        []string
+	Gateway      string
+	DependsOn    []string
+	Secrets      []string
+	Force        bool
+}
+
+func newAddAppCmd(streams IO, env Env) *cobra.Command {
+	f := &addAppFlags{}
+	cmd := &cobra.Command{
+		Use:   "add-app <namespace>/<app>",
+		Short: "Scaffold a complete Flux app: ks.yaml, app/, route, DNS, secrets, registration",
+		Long: `add-app writes a complete Flux app into kubernetes/apps/<namespace>/<app>:
+the Flux Kustomization (ks.yaml) with the dependsOn the app's resources
+need, app/kustomization.yaml, the workload, an HTTPRoute (app-template
+route: values in Helm mode) for each --host, a DNSEndpoint when a hostname
+is on a secondary domain, an encrypted secret.sops.yaml for --secret, and
+the line in the namespace kustomization without which Flux never deploys
+the app. A new namespace gets its namespace.yaml and kustomization.
+
+Modes:
+  --image              app-template HelmRelease (OCIRepository + chartRef)
+  --chart oci://...    any chart from an OCI registry (OCIRepository)
+  --chart https://r#c  any chart from a Helm repository (HelmRepository)
+  --raw --image        plain Deployment and Service manifests
+
+Hostnames: --host name puts name on the primary domain (${SECRET_DOMAIN});
+a full hostname is mapped to the variable of the onboarded domain it ends
+with. Without the age key gen cannot read which domain each variable
+holds: pass --domain SECRET_DOMAIN=example.com or set SOPS_AGE_KEY_FILE.
+
+The change is validated by building it the way Flux does before anything
+is written. Running the same command twice changes nothing.`,
+		Example: `  # Preview an app-template app on the primary domain
+  gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --port 80 --host whoami --dry-run
+
+  # A raw Deployment on a secondary domain, committed on a new branch
+  gen add-app tools/pastebin --raw --image ghcr.io/example/paste:2.1 --port 8080 \
+    --host paste.example.org --commit --branch add-pastebin
+
+  # Any Helm chart, with values and a secret read from stdin
+  printf '%s' "$TOKEN" | gen add-app monitoring/grafana --chart oci://ghcr.io/grafana/helm-charts/grafana \
+    --chart-version 8.5.0 --values grafana-values.yaml --secret GF_SECURITY_ADMIN_PASSWORD=-
+
+  # Persistent storage, probes and resources
+  gen add-app media/jellyfin --image jellyfin/jellyfin:10.10.3 --port 8096 --host jellyfin \
+    --persist config=10Gi:/config --probe /health --cpu 500m --memory 2Gi`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(args[0], streams.In)
+			if err != nil {
+				return err
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			r, err := f.load(env)
+			if err != nil {
+				return err
+			}
+			if len(opts.Secrets) > 0 {
+				if opts.Sealer, err = env.sealer(r); err != nil {
+					return err
+				}
+			}
+			cs, err := generator.AddApp(r, opts)
+			if err != nil {
+				return existsErr(streams, r, err)
+			}
+			return runChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+		},
+	}
+	fl := cmd.Flags()
+	f.writeFlags.register(fl)
+	fl.BoolVar(&f.Raw, "raw", false, "write plain Deployment and Service manifests instead of a HelmRelease")
+	fl.StringVar(&f.Image, "image", "", "container image, e.g. ghcr.io/org/app:1.2.3")
+	fl.IntVar(&f.Port, "port", 0, "container and service port (default 80)")
+	fl.StringArrayVar(&f.Env, "env", nil, "environment variable KEY=VALUE (repeatable)")
+	fl.IntVar(&f.Replicas, "replicas", 0, "number of replicas")
+	fl.StringVar(&f.CPU, "cpu", "", "CPU request, e.g. 100m")
+	fl.StringVar(&f.Memory, "memory", "", "memory request and limit, e.g. 256Mi")
+	fl.StringVar(&f.Probe, "probe", "", "liveness and readiness probe: an HTTP path (/healthz) or tcp")
+	fl.StringArrayVar(&f.Persist, "persist", nil, "persistent volume NAME=SIZE:/path (repeatable), e.g. data=1Gi:/data")
+	fl.StringVar(&f.Chart, "chart", "", "a chart instead of app-template: oci://registry/path/chart or https://repo#chart")
+	fl.StringVar(&f.ChartVersion, "chart-version", "", "with --chart: the chart version to pin")
+	fl.StringVar(&f.Values, "values", "", "with --chart: a YAML file of HelmRelease values")
+	fl.StringArrayVar(&f.Hosts, "host", nil, "expose on a hostname: a name on the primary domain or a full hostname (repeatable)")
+	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
+	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
+	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
+	fl.BoolVar(&f.Force, "force", false, "replace an existing app whose files differ")
+	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.FixedCompletions([]string{"external", "internal"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// options turns flags into generator options; every flag error is a usage
+// error (exit 2).
+func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOptions, error) {
+	ns, name, ok := strings.Cut(arg, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return generator.AddAppOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+	}
+	o := generator.AddAppOptions{
+		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
+		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
+		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force,
+	}
+	switch {
+	case f.Chart != "" && f.Raw:
+		return o, usageErrorf("--raw and --chart do not go together")
+	case f.Chart != "":
+		o.Mode = generator.ModeChart
+	case f.Raw:
+		o.Mode = generator.ModeRaw
+	default:
+		o.Mode = generator.ModeAppTemplate
+	}
+	if f.Values != "" {
+		if f.Chart == "" {
+			return o, usageErrorf("--values goes with --chart; app-template values come from the other flags")
+		}
+		data, err := os.ReadFile(f.Values)
+		if err != nil {
+			return o, usageErrorf("--values: %v", err)
+		}
+		o.Values = data
+	}
+	for _, e := range f.Env {
+		kv, err := generator.ParseKV(e)
+		if err != nil {
+			return o, usageErrorf("--env %v", err)
+		}
+		o.Env = append(o.Env, kv)
+	}
+	stdinUsed := false
+	for _, s := range f.Secrets {
+		kv, err := generator.ParseKV(s)
+		if err != nil {
+			return o, usageErrorf("--secret: %q is not KEY=VALUE, KEY=@file or KEY=-", secretKeyOnly(s))
+		}
+		switch {
+		case kv.Value == "-":
+			if stdinUsed {
+				return o, usageErrorf("--secret %s=-: only one secret can come from stdin", kv.Key)
+			}
+			stdinUsed = true
+			data, err := io.ReadAll(stdin)
+			if err != nil {
+				return o, fmt.Errorf("reading --secret %s from stdin: %w", kv.Key, err)
+			}
+			kv.Value = strings.TrimRight(string(data), "\r\n")
+		case strings.HasPrefix(kv.Value, "@"):
+			data, err := os.ReadFile(strings.TrimPrefix(kv.Value, "@"))
+			if err != nil {
+				return o, usageErrorf("--secret %s: %v", kv.Key, err)
+			}
+			kv.Value = string(data)
+		}
+		o.Secrets = append(o.Secrets, kv)
+	}
+	for _, p := range f.Persist {
+		v, err := generator.ParsePersist(p)
+		if err != nil {
+			return o, usageErrorf("%v", err)
+		}
+		o.Persist = append(o.Persist, v)
+	}
+	if f.Probe != "" {
+		p, err := generator.ParseProbe(f.Probe)
+		if err != nil {
+			return o, usageErrorf("%v", err)
+		}
+		o.Probe = p
+	}
+	for _, d := range f.DependsOn {
+		ref, err := generator.ParseRef(d)
+		if err != nil {
+			return o, usageErrorf("--depends-on %v", err)
+		}
+		o.DependsOn = append(o.DependsOn, ref)
+	}
+	if err := o.Validate(); err != nil {
+		return o, &UsageError{Err: err}
+	}
+	return o, nil
+}
+
+// secretKeyOnly keeps a malformed --secret's value out of error messages.
+func secretKeyOnly(s string) string {
+	k, _, _ := strings.Cut(s, "=")
+	return k + "=…"
+}

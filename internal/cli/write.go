@@ -1,0 +1,262 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/apply"
+	"github.com/gen-gitops/gen/internal/gitops"
+	"github.com/gen-gitops/gen/internal/repo"
+)
+
+// repoFlags are shared by every command that reads a repository.
+type repoFlags struct {
+	Repo    string
+	Domains []string
+}
+
+func (f *repoFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Repo, "repo", "", "repository root (default: the enclosing git work tree)")
+	fs.StringArrayVar(&f.Domains, "domain", nil, "domain behind a variable, VAR=domain (repeatable), e.g. SECRET_DOMAIN=example.com")
+}
+
+// root resolves --repo: the flag, else the enclosing git work tree, else
+// the current folder.
+func (f *repoFlags) root() (string, error) {
+	if f.Repo != "" {
+		return f.Repo, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	if top, err := gitops.TopLevel(wd); err == nil {
+		return top, nil
+	}
+	return wd, nil
+}
+
+func (f *repoFlags) domains() (map[string]string, error) {
+	out := map[string]string{}
+	for _, d := range f.Domains {
+		k, v, ok := strings.Cut(d, "=")
+		if !ok || !repo.IsDomainVar(k) || v == "" {
+			return nil, usageErrorf("--domain %q: want VAR=domain, e.g. SECRET_DOMAIN_TWO=example.org", d)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// load reads the repository with everything the user told gen about it.
+func (f *repoFlags) load(env Env) (*repo.Repo, error) {
+	root, err := f.root()
+	if err != nil {
+		return nil, err
+	}
+	domains, err := f.domains()
+	if err != nil {
+		return nil, err
+	}
+	opts := repo.LoadOptions{Domains: domains}
+	r, err := repo.Load(root, opts)
+	if err != nil {
+		return nil, err
+	}
+	if values := env.clusterSecretValues(r); values != nil {
+		opts.SecretValues = values
+		r, err = repo.FromFilesAt(r.Root, r.Files, opts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// writeFlags are shared by every command that writes.
+type writeFlags struct {
+	repoFlags
+	DryRun bool
+	Commit bool
+	Branch string
+	Author string
+	Output outputFormat
+}
+
+func (f *writeFlags) register(fs *pflag.FlagSet) {
+	f.repoFlags.register(fs)
+	fs.BoolVar(&f.DryRun, "dry-run", false, "print the change as a unified diff and write nothing")
+	fs.BoolVar(&f.Commit, "commit", false, "commit exactly the touched files with git")
+	fs.StringVar(&f.Branch, "branch", "", "with --commit: commit on this branch (created from HEAD when new)")
+	fs.StringVar(&f.Author, "author", "", "with --commit: commit author, \"Name <email>\" (default: git config)")
+	f.Output = outputText
+	fs.Var(&f.Output, "output", "what to print: text or json")
+}
+
+func (f *writeFlags) check() error {
+	if f.Branch != "" && !f.Commit {
+		return usageErrorf("--branch needs --commit")
+	}
+	if f.Author != "" && !f.Commit {
+		return usageErrorf("--author needs --commit")
+	}
+	if f.DryRun && f.Commit {
+		return usageErrorf("--dry-run and --commit do not go together")
+	}
+	return nil
+}
+
+// outputFormat is the --output flag.
+type outputFormat string
+
+const (
+	outputText outputFormat = "text"
+	outputJSON outputFormat = "json"
+)
+
+func (o *outputFormat) String() string { return string(*o) }
+func (o *outputFormat) Type() string   { return "text|json" }
+func (o *outputFormat) Set(s string) error {
+	switch outputFormat(s) {
+	case outputText, outputJSON:
+		*o = outputFormat(s)
+		return nil
+	}
+	return fmt.Errorf("want text or json")
+}
+
+// result is what a writing command reports (--output json).
+type result struct {
+	Title   string   `json:"title"`
+	DryRun  bool     `json:"dryRun"`
+	Changed []string `json:"changed"`
+	Commit  string   `json:"commit,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
+	Diff    string   `json:"diff,omitempty"`
+}
+
+// runChangeset is the shared tail of every writing command: validate, then
+// show or write, then commit.
+func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
+	if err := cs.Normalize(); err != nil {
+		return err
+	}
+	res := result{Title: cs.Title, DryRun: f.DryRun, Changed: cs.Paths(), Notes: cs.Notes}
+	if len(cs.Files) == 0 {
+		if f.Output == outputJSON {
+			return writeJSON(streams, res)
+		}
+		fmt.Fprintf(streams.ErrOut, "%s: nothing to change, the repository already has it\n", cs.Title)
+		return nil
+	}
+	if err := env.validate(r, cs); err != nil {
+		return err
+	}
+	if f.DryRun {
+		var b strings.Builder
+		if err := apply.Diff(&b, r.Files, cs); err != nil {
+			return err
+		}
+		if f.Output == outputJSON {
+			res.Diff = b.String()
+			return writeJSON(streams, res)
+		}
+		fmt.Fprint(streams.Out, b.String())
+		printNotes(streams, cs)
+		fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written\n", len(cs.Files))
+		return nil
+	}
+	var g *gitops.Repo
+	var author gitops.Author
+	if f.Commit {
+		var err error
+		g, err = gitops.Open(r.Root)
+		if err != nil {
+			return err
+		}
+		dirty, err := g.Dirty(cs.Paths())
+		if err != nil {
+			return err
+		}
+		if len(dirty) > 0 {
+			return fmt.Errorf("refusing to commit: %s already %s uncommitted changes; commit or stash them first, or drop --commit",
+				strings.Join(dirty, ", "), plural(len(dirty), "has", "have"))
+		}
+		if f.Author != "" {
+			author, err = gitops.ParseAuthor(f.Author)
+		} else {
+			author, err = g.DefaultAuthor()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := apply.NewWriter(r.Root).Apply(cs); err != nil {
+		return err
+	}
+	if f.Commit {
+		h, err := g.Commit(gitops.CommitOptions{Paths: cs.Paths(), Message: commitMessage(cs), Author: author, Branch: f.Branch})
+		if err != nil {
+			return fmt.Errorf("files were written but not committed: %w", err)
+		}
+		res.Commit = h.String()
+	}
+	if f.Output == outputJSON {
+		return writeJSON(streams, res)
+	}
+	for _, p := range cs.Paths() {
+		fmt.Fprintf(streams.Out, "wrote %s\n", filepath.ToSlash(p))
+	}
+	if res.Commit != "" {
+		fmt.Fprintf(streams.Out, "committed %s: %s\n", res.Commit[:12], cs.Title)
+	}
+	printNotes(streams, cs)
+	return nil
+}
+
+func commitMessage(cs *generator.Changeset) string {
+	var b strings.Builder
+	b.WriteString(cs.Title)
+	b.WriteString("\n\nWritten by gen. Files:\n")
+	for _, p := range cs.Paths() {
+		b.WriteString("  " + p + "\n")
+	}
+	return b.String()
+}
+
+func printNotes(streams IO, cs *generator.Changeset) {
+	for _, n := range cs.Notes {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", n)
+	}
+}
+
+func writeJSON(streams IO, v any) error {
+	enc := json.NewEncoder(streams.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// existsErr shows what --force would replace when an app already exists.
+func existsErr(streams IO, r *repo.Repo, err error) error {
+	var ex *generator.ExistsError
+	if errors.As(err, &ex) {
+		fmt.Fprintln(streams.ErrOut, "what --force would change:")
+		_ = apply.Diff(streams.ErrOut, r.Files, ex.Changeset)
+	}
+	return err
+}

@@ -1,0 +1,734 @@
+// Package repo reads a Flux repository of the cluster-template shape once and
+// answers questions about it: where apps live, which namespaces and apps
+// exist, which cluster-secrets variables exist and which domains they hold,
+// the gateways and their listeners, and the SOPS rules.
+//
+// Discovery goes by content (kinds and names), not by fixed paths, so a stock
+// cluster-template repository and a grown one both load. A .gen.yaml at the
+// repository root overrides what discovery guessed.
+package repo
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Repo is the model of one repository.
+type Repo struct {
+	// Root is the repository root on disk ("" when loaded from memory).
+	Root string
+	// Files is the snapshot the model was built from: every YAML file below
+	// the repository root plus .sops.yaml and .gen.yaml, keyed by slash path.
+	Files map[string][]byte
+	// Config is the parsed .gen.yaml (zero when absent).
+	Config Config
+
+	// RootKustomizations are the files holding the root Flux Kustomizations.
+	RootKustomizations []string
+	// AppsDir is the folder the root Kustomization builds (kubernetes/apps).
+	AppsDir string
+	// SopsComponent is the folder of the kustomize Component that carries
+	// cluster-secrets into every namespace ("" when there is none).
+	SopsComponent string
+	// ClusterSecretsFile is the path of the cluster-secrets Secret.
+	ClusterSecretsFile string
+	// SecretVars are the variable names cluster-secrets defines, sorted.
+	SecretVars []string
+	// Domains are the SECRET_DOMAIN* variables, primary first.
+	Domains []Domain
+	// Namespaces by name.
+	Namespaces map[string]*Namespace
+	// Gateways found in the repository.
+	Gateways []Gateway
+	// SopsConfigFile is ".sops.yaml" when the repository has one.
+	SopsConfigFile string
+	// Notes are things discovery noticed but did not treat as errors.
+	Notes []string
+
+	objects []Object
+}
+
+// Objects returns every YAML document of the repository, in file order.
+func (r *Repo) Objects() []Object { return r.objects }
+
+// ObjectsIn returns the documents of the files below dir.
+func (r *Repo) ObjectsIn(dir string) []Object {
+	var out []Object
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	for _, o := range r.objects {
+		if strings.HasPrefix(o.File, prefix) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Domain is one DNS domain the repository serves through a variable.
+type Domain struct {
+	// Var is the cluster-secrets variable name, e.g. SECRET_DOMAIN_TWO.
+	Var string
+	// Value is the domain, e.g. example.org; "" when unknown.
+	Value string
+	// Primary is set for the domain the gateways' target annotation uses:
+	// its hostnames get DNS records from the gateway, others need a
+	// DNSEndpoint.
+	Primary bool
+}
+
+// Namespace is one folder under the apps directory.
+type Namespace struct {
+	Name string
+	// Dir is the folder, e.g. kubernetes/apps/default.
+	Dir string
+	// Kustomization is the path of its kustomization.yaml.
+	Kustomization string
+	// Apps by name, registered or not.
+	Apps map[string]*App
+}
+
+// AppMode says how an app's workload is declared.
+type AppMode string
+
+// App modes.
+const (
+	ModeHelmOCI  AppMode = "helm-oci"
+	ModeHelmRepo AppMode = "helm-repository"
+	ModeHelmGit  AppMode = "helm-git"
+	ModeHelm     AppMode = "helm"
+	ModeRaw      AppMode = "raw"
+	ModeUnknown  AppMode = "unknown"
+)
+
+// App is one app folder: <ns>/<app>/ks.yaml plus what its Flux
+// Kustomizations build.
+type App struct {
+	Namespace string
+	Name      string
+	// Dir is the app folder, e.g. kubernetes/apps/default/echo.
+	Dir string
+	// KS is the path of ks.yaml ("" when the folder has none).
+	KS string
+	// Registered is set when the namespace kustomization lists ./<app>/ks.yaml.
+	Registered bool
+	// Kustomizations are the names of the Flux Kustomizations in ks.yaml.
+	Kustomizations []string
+	// Mode is how the workload is declared.
+	Mode AppMode
+}
+
+// Gateway is a Gateway API Gateway declared in the repository.
+type Gateway struct {
+	Name      string
+	Namespace string
+	File      string
+	// Target is the external-dns target annotation, if any.
+	Target    string
+	Listeners []Listener
+}
+
+// Listener is one listener of a Gateway.
+type Listener struct {
+	Name     string
+	Protocol string
+	Port     int
+}
+
+// HasListener reports whether the gateway has a listener called name.
+func (g Gateway) HasListener(name string) bool {
+	for _, l := range g.Listeners {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrUnknownShape is wrapped by Load when the repository does not look like
+// a Flux repository gen understands.
+var ErrUnknownShape = errors.New("unknown repository shape")
+
+// maxFileSize bounds what Load reads of one file; larger files are noted and
+// skipped (nobody keeps a 4 MiB manifest on purpose).
+const maxFileSize = 4 << 20
+
+// Load reads the repository at root from disk.
+func Load(root string, opts LoadOptions) (*Repo, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("resolving repository root %q: %w", root, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("repository root %q: %w", root, err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("repository root %q is not a folder", root)
+	}
+	files, err := ReadFiles(os.DirFS(abs))
+	if err != nil {
+		return nil, err
+	}
+	r, err := FromFiles(files, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.Root = abs
+	return r, nil
+}
+
+// ReadFiles reads every YAML file of a repository (and .sops.yaml,
+// .gen.yaml) into memory. It skips .git, does not follow symbolic links and
+// leaves out files larger than 4 MiB.
+func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != "." && (d.Name() == ".git" || d.Name() == "node_modules") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 || !d.Type().IsRegular() {
+			return nil
+		}
+		if !isRepoFile(p) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > maxFileSize {
+			return nil
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", p, err)
+		}
+		files[p] = data
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading repository: %w", err)
+	}
+	return files, nil
+}
+
+// isRepoFile selects the files the model and the Flux renderer need. The
+// renderer also reads files that kustomize generators name (configMap
+// sources), so any file below kubernetes/ is kept.
+func isRepoFile(p string) bool {
+	base := path.Base(p)
+	switch base {
+	case ".sops.yaml", ".gen.yaml", ".sourceignore":
+		return true
+	}
+	if strings.HasPrefix(p, ".gen/") {
+		return true
+	}
+	if strings.HasPrefix(p, "kubernetes/") {
+		return true
+	}
+	ext := path.Ext(p)
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// LoadOptions adjust discovery.
+type LoadOptions struct {
+	// Domains maps domain variables to domains (from --domain flags); they
+	// win over .gen.yaml and decrypted values.
+	Domains map[string]string
+	// SecretValues are decrypted cluster-secrets values, when a key was
+	// available (see sops.LoadIdentities).
+	SecretValues map[string]string
+}
+
+// domainVar matches the repository's domain variables.
+var domainVar = regexp.MustCompile(`^SECRET_DOMAIN(_[A-Z0-9]+)*$`)
+
+// IsDomainVar reports whether name is a domain variable (SECRET_DOMAIN,
+// SECRET_DOMAIN_TWO, ...).
+func IsDomainVar(name string) bool { return domainVar.MatchString(name) }
+
+// FromFiles builds the model from a snapshot.
+func FromFiles(files map[string][]byte, opts LoadOptions) (*Repo, error) {
+	r := &Repo{Files: files, Namespaces: map[string]*Namespace{}}
+	if data, ok := files[".gen.yaml"]; ok {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			return nil, fmt.Errorf("reading \".gen.yaml\": %w", err)
+		}
+		r.Config = cfg
+	}
+	if _, ok := files[".sops.yaml"]; ok {
+		r.SopsConfigFile = ".sops.yaml"
+	}
+	docs := parseAll(files)
+	r.objects = docs
+	if err := r.findRoots(docs); err != nil {
+		return nil, err
+	}
+	r.findNamespaces(docs)
+	r.findClusterSecrets(docs)
+	r.findDomains(opts)
+	r.findGateways(docs)
+	return r, nil
+}
+
+// findRoots locates the root Flux Kustomization and the apps folder.
+func (r *Repo) findRoots(docs []Object) error {
+	if r.Config.AppsDir != "" {
+		r.AppsDir = cleanRel(r.Config.AppsDir)
+		r.RootKustomizations = r.Config.Roots
+		if !r.isDir(r.AppsDir) {
+			return fmt.Errorf("%w: apps folder %q from .gen.yaml does not exist", ErrUnknownShape, r.AppsDir)
+		}
+		return nil
+	}
+	if len(r.Config.Roots) > 0 {
+		r.RootKustomizations = r.Config.Roots
+	}
+	// Candidates: Flux Kustomizations whose path holds namespace folders.
+	type cand struct{ file, dir string }
+	var cands []cand
+	for _, d := range docs {
+		if d.Kind != "Kustomization" || !strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+			continue
+		}
+		p := d.Str("spec", "path")
+		if p == "" {
+			continue
+		}
+		dir := cleanRel(p)
+		if r.hasNamespaceFolders(dir) {
+			cands = append(cands, cand{d.File, dir})
+		}
+	}
+	if len(r.Config.Roots) > 0 {
+		var keep []cand
+		for _, c := range cands {
+			for _, root := range r.Config.Roots {
+				if c.file == root {
+					keep = append(keep, c)
+				}
+			}
+		}
+		cands = keep
+	}
+	// A child ks.yaml may also point at a folder of namespace-like folders;
+	// the root is the one not itself inside an apps folder.
+	sort.Slice(cands, func(i, j int) bool {
+		if len(cands[i].dir) != len(cands[j].dir) {
+			return len(cands[i].dir) < len(cands[j].dir)
+		}
+		return cands[i].file < cands[j].file
+	})
+	if len(cands) == 0 {
+		return fmt.Errorf("%w: no Flux Kustomization whose spec.path holds namespace folders "+
+			"(folders with a kustomization.yaml listing ./<app>/ks.yaml); "+
+			"if the repository keeps apps elsewhere, say so in .gen.yaml: `appsDir: kubernetes/apps`", ErrUnknownShape)
+	}
+	r.AppsDir = cands[0].dir
+	if len(r.RootKustomizations) == 0 {
+		for _, c := range cands {
+			if c.dir == r.AppsDir {
+				r.RootKustomizations = appendUnique(r.RootKustomizations, c.file)
+			}
+		}
+	}
+	return nil
+}
+
+// hasNamespaceFolders reports whether dir has at least one child folder
+// whose kustomization.yaml lists an ./<app>/ks.yaml.
+func (r *Repo) hasNamespaceFolders(dir string) bool {
+	prefix := dir + "/"
+	for p, data := range r.Files {
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		rest := strings.TrimPrefix(p, prefix)
+		parts := strings.Split(rest, "/")
+		if len(parts) != 2 || !isKustomizationFile(parts[1]) {
+			continue
+		}
+		if bytes.Contains(data, []byte("/ks.yaml")) || bytes.Contains(data, []byte("/ks.yml")) {
+			return true
+		}
+	}
+	return false
+}
+
+func isKustomizationFile(name string) bool {
+	return name == "kustomization.yaml" || name == "kustomization.yml" || name == "Kustomization"
+}
+
+// findNamespaces reads every namespace folder and the apps in it.
+func (r *Repo) findNamespaces(docs []Object) {
+	prefix := r.AppsDir + "/"
+	for p := range r.Files {
+		if !strings.HasPrefix(p, prefix) {
+			continue
+		}
+		parts := strings.Split(strings.TrimPrefix(p, prefix), "/")
+		if len(parts) != 2 || !isKustomizationFile(parts[1]) {
+			continue
+		}
+		dir := prefix + parts[0]
+		k, err := ParseKustomization(r.Files[p])
+		if err != nil {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		name := k.Namespace
+		if name == "" {
+			name = parts[0]
+		}
+		ns := &Namespace{Name: name, Dir: dir, Kustomization: p, Apps: map[string]*App{}}
+		for _, res := range k.Resources {
+			rel := strings.TrimPrefix(path.Clean(res), "./")
+			if appName, ok := strings.CutSuffix(rel, "/ks.yaml"); ok && !strings.Contains(appName, "/") {
+				ns.Apps[appName] = &App{Namespace: name, Name: appName, Dir: dir + "/" + appName, Registered: true}
+			}
+		}
+		r.Namespaces[name] = ns
+	}
+	// App folders with a ks.yaml that nobody registered.
+	for p := range r.Files {
+		if !strings.HasPrefix(p, prefix) || path.Base(p) != "ks.yaml" {
+			continue
+		}
+		parts := strings.Split(strings.TrimPrefix(p, prefix), "/")
+		if len(parts) != 3 {
+			continue
+		}
+		ns := r.namespaceByDir(prefix + parts[0])
+		if ns == nil {
+			continue
+		}
+		app, ok := ns.Apps[parts[1]]
+		if !ok {
+			app = &App{Namespace: ns.Name, Name: parts[1], Dir: prefix + parts[0] + "/" + parts[1]}
+			ns.Apps[parts[1]] = app
+		}
+		app.KS = p
+	}
+	byFile := map[string][]Object{}
+	for _, d := range docs {
+		byFile[d.File] = append(byFile[d.File], d)
+	}
+	for _, ns := range r.Namespaces {
+		for _, app := range ns.Apps {
+			for _, d := range byFile[app.KS] {
+				if d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+					app.Kustomizations = append(app.Kustomizations, d.Name)
+				}
+			}
+			app.Mode = r.appMode(app.Dir, byFile)
+		}
+	}
+}
+
+func (r *Repo) namespaceByDir(dir string) *Namespace {
+	for _, ns := range r.Namespaces {
+		if ns.Dir == dir {
+			return ns
+		}
+	}
+	return nil
+}
+
+// appMode classifies an app by the kinds under its folder.
+func (r *Repo) appMode(dir string, byFile map[string][]Object) AppMode {
+	kinds := map[string]bool{}
+	prefix := dir + "/"
+	for f, ds := range byFile {
+		if !strings.HasPrefix(f, prefix) {
+			continue
+		}
+		for _, d := range ds {
+			kinds[d.Kind] = true
+		}
+	}
+	switch {
+	case kinds["HelmRelease"] && kinds["OCIRepository"]:
+		return ModeHelmOCI
+	case kinds["HelmRelease"] && kinds["HelmRepository"]:
+		return ModeHelmRepo
+	case kinds["HelmRelease"] && kinds["GitRepository"]:
+		return ModeHelmGit
+	case kinds["HelmRelease"]:
+		return ModeHelm
+	case kinds["Deployment"] || kinds["StatefulSet"] || kinds["DaemonSet"] || kinds["CronJob"] || kinds["Job"]:
+		return ModeRaw
+	}
+	return ModeUnknown
+}
+
+// findClusterSecrets finds the Secret named cluster-secrets and the
+// Component that carries it.
+func (r *Repo) findClusterSecrets(docs []Object) {
+	name := r.Config.ClusterSecrets
+	if name == "" {
+		name = "cluster-secrets"
+	}
+	var files []string
+	for _, d := range docs {
+		if d.Kind == "Secret" && d.Name == name {
+			files = append(files, d.File)
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return
+	}
+	// Prefer the one inside a kustomize Component.
+	r.ClusterSecretsFile = files[0]
+	for _, f := range files {
+		dir := path.Dir(f)
+		if k, ok := r.kustomizationIn(dir); ok && k.Kind == "Component" {
+			r.ClusterSecretsFile = f
+			r.SopsComponent = dir
+			break
+		}
+	}
+	for _, d := range docs {
+		if d.File == r.ClusterSecretsFile && d.Kind == "Secret" && d.Name == name {
+			for _, field := range []string{"stringData", "data"} {
+				for _, k := range d.MapKeys(field) {
+					r.SecretVars = appendUnique(r.SecretVars, k)
+				}
+			}
+		}
+	}
+	sort.Strings(r.SecretVars)
+}
+
+func (r *Repo) kustomizationIn(dir string) (*Kustomization, bool) {
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if data, ok := r.Files[path.Join(dir, n)]; ok {
+			k, err := ParseKustomization(data)
+			if err != nil {
+				return nil, false
+			}
+			return k, true
+		}
+	}
+	return nil, false
+}
+
+// findDomains lists the domain variables and whatever values are known.
+func (r *Repo) findDomains(opts LoadOptions) {
+	vars := map[string]bool{}
+	for _, v := range r.SecretVars {
+		if IsDomainVar(v) {
+			vars[v] = true
+		}
+	}
+	for v := range r.Config.Domains {
+		vars[v] = true
+	}
+	for v := range opts.Domains {
+		vars[v] = true
+	}
+	for v := range vars {
+		d := Domain{Var: v, Primary: v == r.primaryVar()}
+		if val := opts.SecretValues[v]; val != "" {
+			d.Value = val
+		}
+		if val := r.Config.Domains[v]; val != "" {
+			d.Value = val
+		}
+		if val := opts.Domains[v]; val != "" {
+			d.Value = val
+		}
+		d.Value = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d.Value)), ".")
+		r.Domains = append(r.Domains, d)
+	}
+	sort.Slice(r.Domains, func(i, j int) bool {
+		a, b := r.Domains[i], r.Domains[j]
+		if a.Primary != b.Primary {
+			return a.Primary
+		}
+		return domainOrder(a.Var) < domainOrder(b.Var)
+	})
+}
+
+func (r *Repo) primaryVar() string {
+	if r.Config.PrimaryDomain != "" {
+		return r.Config.PrimaryDomain
+	}
+	return "SECRET_DOMAIN"
+}
+
+// domainOrder sorts SECRET_DOMAIN, _TWO, _THREE ... in counting order, then
+// anything else by name.
+func domainOrder(v string) string {
+	suffix := strings.TrimPrefix(v, "SECRET_DOMAIN")
+	suffix = strings.TrimPrefix(suffix, "_")
+	if suffix == "" {
+		return "000"
+	}
+	if n := NumberWordValue(suffix); n > 0 {
+		return fmt.Sprintf("%03d", n)
+	}
+	return "999" + suffix
+}
+
+// findGateways records every Gateway and its listeners. A Gateway's
+// namespace is the one its app folder deploys into.
+func (r *Repo) findGateways(docs []Object) {
+	for _, d := range docs {
+		if d.Kind != "Gateway" || !strings.HasPrefix(d.APIVersion, "gateway.networking.k8s.io/") {
+			continue
+		}
+		g := Gateway{Name: d.Name, File: d.File, Namespace: d.Str("metadata", "namespace")}
+		if g.Namespace == "" {
+			g.Namespace = r.namespaceOfFile(d.File)
+		}
+		g.Target = d.Annotation("external-dns.alpha.kubernetes.io/target")
+		for _, l := range d.List("spec", "listeners") {
+			m, _ := l.(map[string]any)
+			li := Listener{}
+			li.Name, _ = m["name"].(string)
+			li.Protocol, _ = m["protocol"].(string)
+			switch p := m["port"].(type) {
+			case int:
+				li.Port = p
+			case float64:
+				li.Port = int(p)
+			}
+			g.Listeners = append(g.Listeners, li)
+		}
+		r.Gateways = append(r.Gateways, g)
+	}
+	sort.Slice(r.Gateways, func(i, j int) bool { return r.Gateways[i].Name < r.Gateways[j].Name })
+}
+
+// namespaceOfFile returns the namespace an app folder's file deploys into.
+func (r *Repo) namespaceOfFile(file string) string {
+	prefix := r.AppsDir + "/"
+	if !strings.HasPrefix(file, prefix) {
+		return ""
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(file, prefix), "/")
+	if ns := r.namespaceByDir(prefix + first); ns != nil {
+		return ns.Name
+	}
+	return ""
+}
+
+// Gateway returns the gateway called name.
+func (r *Repo) Gateway(name string) (Gateway, bool) {
+	for _, g := range r.Gateways {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Gateway{}, false
+}
+
+// PrimaryDomain returns the primary domain (Var SECRET_DOMAIN by default).
+func (r *Repo) PrimaryDomain() (Domain, bool) {
+	for _, d := range r.Domains {
+		if d.Primary {
+			return d, true
+		}
+	}
+	return Domain{}, false
+}
+
+// DomainByVar returns the domain behind a variable.
+func (r *Repo) DomainByVar(v string) (Domain, bool) {
+	for _, d := range r.Domains {
+		if d.Var == v {
+			return d, true
+		}
+	}
+	return Domain{}, false
+}
+
+// App returns the app ns/name.
+func (r *Repo) App(ns, name string) (*App, bool) {
+	n, ok := r.Namespaces[ns]
+	if !ok {
+		return nil, false
+	}
+	a, ok := n.Apps[name]
+	return a, ok
+}
+
+// AppsNamed returns every app called name, in any namespace.
+func (r *Repo) AppsNamed(name string) []*App {
+	var out []*App
+	for _, ns := range r.Namespaces {
+		if a, ok := ns.Apps[name]; ok {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
+	return out
+}
+
+// NamespaceNames returns the namespace names, sorted.
+func (r *Repo) NamespaceNames() []string {
+	out := make([]string, 0, len(r.Namespaces))
+	for n := range r.Namespaces {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Exists reports whether a file or folder exists in the snapshot.
+func (r *Repo) Exists(p string) bool {
+	if _, ok := r.Files[p]; ok {
+		return true
+	}
+	return r.isDir(p)
+}
+
+func (r *Repo) isDir(dir string) bool {
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	for p := range r.Files {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func cleanRel(p string) string {
+	p = path.Clean(strings.TrimPrefix(p, "./"))
+	return strings.TrimPrefix(p, "/")
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// FromFilesAt is FromFiles for a snapshot read from root on disk.
+func FromFilesAt(root string, files map[string][]byte, opts LoadOptions) (*Repo, error) {
+	r, err := FromFiles(files, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.Root = root
+	return r, nil
+}
