@@ -228,9 +228,6 @@ func (o *AddAppOptions) Validate() error {
 		}
 		seenSecret[kv.Key] = true
 	}
-	if len(o.Secrets) > 0 && o.Sealer == nil {
-		return fmt.Errorf("--secret needs SOPS encryption, which is not available")
-	}
 	seenP := map[string]bool{}
 	for _, p := range o.Persist {
 		if seenP[p.Name] {
@@ -296,6 +293,9 @@ func parseChart(s string) (chartRef, error) {
 func AddApp(r *repo.Repo, opts AddAppOptions) (*Changeset, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
+	}
+	if len(opts.Secrets) > 0 && opts.Sealer == nil {
+		return nil, fmt.Errorf("--secret needs SOPS encryption, and no sealer was given")
 	}
 	g := &appGen{r: r, o: opts, set: Scaffolds(r), style: StyleOf(r)}
 	return g.run()

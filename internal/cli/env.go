@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/internal/repo"
+	"github.com/gen-gitops/gen/internal/secrets"
+	"github.com/gen-gitops/gen/internal/sops"
 )
 
 // Env is what commands take from the process: the environment, and the
@@ -16,10 +19,26 @@ type Env struct {
 // ProcessEnv reads the real process environment.
 func ProcessEnv() Env { return Env{Getenv: os.Getenv} }
 
+// identities returns the age keys, or nil and the reason when none.
+func (e Env) identities() (*sops.Identities, error) {
+	return sops.LoadIdentities(e.Getenv)
+}
+
 // clusterSecretValues decrypts cluster-secrets when a key is available, so
 // domains are known without --domain. Nil when it cannot.
 func (e Env) clusterSecretValues(r *repo.Repo) map[string]string {
-	return nil
+	if r.ClusterSecretsFile == "" {
+		return nil
+	}
+	ids, err := e.identities()
+	if err != nil {
+		return nil
+	}
+	values, err := secrets.ClusterValues(r, ids)
+	if err != nil {
+		return nil
+	}
+	return values
 }
 
 // validate renders what the change touches the way Flux would.
@@ -27,7 +46,14 @@ func (e Env) validate(r *repo.Repo, cs *generator.Changeset) error {
 	return nil
 }
 
-// sealer returns the SOPS encrypter for r.
+// sealer returns the SOPS encrypter for r. Encryption needs only the
+// recipients in .sops.yaml; a key, when present, lets a rerun recognise a
+// secret it already wrote.
 func (e Env) sealer(r *repo.Repo) (generator.SecretSealer, error) {
-	return nil, nil
+	ids, _ := e.identities()
+	s, err := secrets.NewSealer(r, ids)
+	if err != nil {
+		return nil, fmt.Errorf("--secret: %w", err)
+	}
+	return s, nil
 }

@@ -1,0 +1,231 @@
+package generator_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/repo"
+	"github.com/gen-gitops/gen/internal/schema"
+	"github.com/gen-gitops/gen/internal/secrets"
+	"github.com/gen-gitops/gen/internal/sops"
+	"github.com/gen-gitops/gen/internal/testutil"
+)
+
+// exampleDomains are the values the example repository's cluster-secrets
+// hold; tests that do not decrypt pass them like --domain does.
+var exampleDomains = map[string]string{"SECRET_DOMAIN": "example.com", "SECRET_DOMAIN_TWO": "example.org"}
+
+func loadExample(t *testing.T) *repo.Repo {
+	t.Helper()
+	r, err := repo.Load(testutil.ExampleRepo(t), repo.LoadOptions{Domains: exampleDomains})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func exampleIdentities(t *testing.T) *sops.Identities {
+	t.Helper()
+	key := testutil.ExampleAgeKey(t)
+	ids, err := sops.LoadIdentities(func(k string) string {
+		if k == "SOPS_AGE_KEY_FILE" {
+			return key
+		}
+		if k == "HOME" || k == "XDG_CONFIG_HOME" {
+			return t.TempDir()
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+func exampleSealer(t *testing.T, r *repo.Repo) *secrets.Sealer {
+	t.Helper()
+	s, err := secrets.NewSealer(r, exampleIdentities(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func mustProbe(t *testing.T, s string) *generator.Probe {
+	p, err := generator.ParseProbe(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestAddAppGolden(t *testing.T) {
+	values := []byte("adminUser: admin\npersistence:\n  enabled: true\n  size: 5Gi\n")
+	cases := []struct {
+		name string
+		opts generator.AddAppOptions
+	}{
+		{"app-template-primary", generator.AddAppOptions{
+			Namespace: "default", Name: "hello", Mode: generator.ModeAppTemplate,
+			Image: "ghcr.io/traefik/whoami:v1.11.0", Port: 80, Hosts: []string{"hello"},
+		}},
+		{"app-template-full", generator.AddAppOptions{
+			Namespace: "default", Name: "notes", Mode: generator.ModeAppTemplate,
+			Image: "ghcr.io/example/notes:1.10", Port: 3000, Replicas: 2, CPU: "50m", Memory: "256Mi",
+			Env:     []generator.KV{{Key: "TZ", Value: "Etc/UTC"}, {Key: "LOG_LEVEL", Value: "info"}},
+			Probe:   mustProbe(t, "/healthz"),
+			Persist: []generator.Persist{{Name: "data", Size: "1Gi", Path: "/data"}},
+			Hosts:   []string{"notes", "notes.example.org"},
+		}},
+		{"app-template-new-namespace-secondary", generator.AddAppOptions{
+			Namespace: "media", Name: "jellyfin", Mode: generator.ModeAppTemplate,
+			Image: "jellyfin/jellyfin:10.10.3", Port: 8096, Hosts: []string{"tv.example.org"}, Gateway: "external",
+			Probe: mustProbe(t, "tcp"),
+		}},
+		{"app-template-internal-no-host", generator.AddAppOptions{
+			Namespace: "default", Name: "worker", Mode: generator.ModeAppTemplate,
+			Image: "docker.io/library/redis:7.4", Port: 6379,
+		}},
+		{"chart-oci", generator.AddAppOptions{
+			Namespace: "monitoring", Name: "grafana", Mode: generator.ModeChart,
+			Chart: "oci://ghcr.io/grafana/helm-charts/grafana", ChartVersion: "8.5.0", Values: values,
+			Hosts: []string{"grafana"}, Port: 80, Gateway: "internal",
+		}},
+		{"chart-helm-repository", generator.AddAppOptions{
+			Namespace: "default", Name: "podinfo", Mode: generator.ModeChart,
+			Chart: "https://stefanprodan.github.io/podinfo#podinfo", ChartVersion: "6.7.1",
+			DependsOn: []generator.Ref{{Namespace: "cert-manager", Name: "cert-manager"}},
+		}},
+		{"raw-secondary", generator.AddAppOptions{
+			Namespace: "default", Name: "paste", Mode: generator.ModeRaw,
+			Image: "ghcr.io/example/paste:2.1", Port: 8080, Hosts: []string{"paste.example.org"},
+			Env:     []generator.KV{{Key: "MODE", Value: "prod"}},
+			Persist: []generator.Persist{{Name: "data", Size: "2Gi", Path: "/var/lib/paste"}},
+			Probe:   mustProbe(t, "/ready"), CPU: "10m", Memory: "64Mi",
+		}},
+		{"raw-with-secret", generator.AddAppOptions{
+			Namespace: "default", Name: "bot", Mode: generator.ModeRaw,
+			Image: "ghcr.io/example/bot:0.3.0", Port: 8080,
+			Secrets: []generator.KV{{Key: "TOKEN", Value: "s3cr3t"}, {Key: "WEBHOOK", Value: "https://hooks.example/x"}},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := loadExample(t)
+			ids := exampleIdentities(t)
+			if len(tc.opts.Secrets) > 0 {
+				tc.opts.Sealer = exampleSealer(t, r)
+			}
+			cs, err := generator.AddApp(r, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]byte{}
+			for _, f := range cs.Files {
+				content := f.Content
+				if f.Sensitive {
+					if !sops.IsEncrypted(content) {
+						t.Fatalf("%s is marked sensitive but is not encrypted", f.Path)
+					}
+					for _, kv := range tc.opts.Secrets {
+						if strings.Contains(string(content), kv.Value) {
+							t.Fatalf("%s holds the plaintext of %s", f.Path, kv.Key)
+						}
+					}
+					plain, err := sops.Decrypt(content, ids)
+					if err != nil {
+						t.Fatalf("decrypting %s: %v", f.Path, err)
+					}
+					content = append([]byte("# decrypted by the test\n"), plain...)
+				} else {
+					assertStrict(t, f.Path, content)
+				}
+				got[f.Path] = content
+			}
+			testutil.GoldenTree(t, filepath.Join("testdata", "addapp", tc.name), got)
+		})
+	}
+}
+
+// assertStrict decodes every document of a generated file into its API
+// type: an unknown or misspelt field fails.
+func assertStrict(t *testing.T, p string, content []byte) {
+	t.Helper()
+	for i, doc := range strings.Split(string(content), "\n---\n") {
+		if strings.TrimSpace(strings.TrimPrefix(doc, "---")) == "" {
+			continue
+		}
+		known, err := schema.DecodeYAML([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s document %d: %v", p, i, err)
+		}
+		base := filepath.Base(p)
+		if !known && base != "kustomization.yaml" {
+			t.Fatalf("%s document %d: gen wrote a kind it cannot check", p, i)
+		}
+	}
+}
+
+func TestAddAppIsIdempotent(t *testing.T) {
+	dir := testutil.CopyTree(t, testutil.ExampleRepo(t))
+	opts := generator.AddAppOptions{
+		Namespace: "tools", Name: "paste", Mode: generator.ModeRaw,
+		Image: "ghcr.io/example/paste:2.1", Port: 8080, Hosts: []string{"paste.example.org"},
+		Secrets: []generator.KV{{Key: "TOKEN", Value: "x"}},
+	}
+	r, err := repo.Load(dir, repo.LoadOptions{Domains: exampleDomains})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Sealer = exampleSealer(t, r)
+	cs, err := generator.AddApp(r, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range cs.Files {
+		target := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(target, f.Content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r2, err := repo.Load(dir, repo.LoadOptions{Domains: exampleDomains})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r2.App("tools", "paste"); !ok {
+		t.Fatal("the new app is not registered after writing")
+	}
+	opts.Sealer = exampleSealer(t, r2)
+	again, err := generator.AddApp(r2, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Files) != 0 {
+		t.Fatalf("second run wants to change %v", again.Paths())
+	}
+	// The same app with another image is refused without --force ...
+	opts.Image = "ghcr.io/example/paste:2.2"
+	_, err = generator.AddApp(r2, opts)
+	var ex *generator.ExistsError
+	if err == nil || !errorsAs(err, &ex) {
+		t.Fatalf("want ExistsError, got %v", err)
+	}
+	if len(ex.Paths) != 1 || !strings.HasSuffix(ex.Paths[0], "app/deployment.yaml") {
+		t.Fatalf("want only the deployment to differ, got %v", ex.Paths)
+	}
+	// ... and replaced with it.
+	opts.Force = true
+	forced, err := generator.AddApp(r2, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := forced.Paths(); len(got) != 1 || !strings.HasSuffix(got[0], "deployment.yaml") {
+		t.Fatalf("--force should rewrite only the deployment, got %v", got)
+	}
+}
