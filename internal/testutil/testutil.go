@@ -90,6 +90,16 @@ func CopyTree(t testing.TB, src string) string {
 // can show a failed command left the tree byte-for-byte as it was.
 func Snapshot(t testing.TB, root string) map[string]string {
 	t.Helper()
+	out, err := HashTree(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// HashTree maps every path below root to a hash of its content ("dir" for
+// folders, "link:<target>" for symbolic links).
+func HashTree(root string) (map[string]string, error) {
 	out := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -115,10 +125,7 @@ func Snapshot(t testing.TB, root string) map[string]string {
 		out[filepath.ToSlash(rel)] = fmt.Sprintf("%x", sha256.Sum256(data))
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return out, err
 }
 
 // SameSnapshot fails the test when two snapshots differ, naming the paths.
