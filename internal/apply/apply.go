@@ -83,6 +83,26 @@ func (w *Writer) Apply(cs *generator.Changeset) (err error) {
 	if err := w.Recover(); err != nil {
 		return err
 	}
+	// Plan everything before touching the disk, so the journal written
+	// with the lock lists what a crashed run may leave behind.
+	j := journal{PID: os.Getpid()}
+	planned := map[string]bool{}
+	for _, f := range cs.Files {
+		target := filepath.Join(w.Root, filepath.FromSlash(f.Path))
+		if f.Delete {
+			if _, err := os.Lstat(target); err == nil {
+				j.Deletes = append(j.Deletes, f.Path)
+			}
+			continue
+		}
+		for _, d := range missingDirs(w.Root, filepath.Dir(target)) {
+			if !planned[d] {
+				planned[d] = true
+				j.Dirs = append(j.Dirs, d)
+			}
+		}
+		j.Writes = append(j.Writes, f.Path)
+	}
 	lock := filepath.Join(w.Root, LockName)
 	lf, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -91,7 +111,6 @@ func (w *Writer) Apply(cs *generator.Changeset) (err error) {
 		}
 		return fmt.Errorf("taking lock %s: %w", lock, err)
 	}
-	j := journal{PID: os.Getpid()}
 	if err := writeJSON(lf, j); err != nil {
 		lf.Close()
 		os.Remove(lock)
@@ -109,20 +128,18 @@ func (w *Writer) Apply(cs *generator.Changeset) (err error) {
 		os.Remove(lock)
 	}()
 
+	for _, d := range j.Dirs {
+		if err := os.Mkdir(filepath.Join(w.Root, filepath.FromSlash(d)), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("creating folder %q: %w", d, err)
+		}
+		w.step()
+	}
 	// Stage every new file beside its target.
 	for _, f := range cs.Files {
-		target := filepath.Join(w.Root, filepath.FromSlash(f.Path))
 		if f.Delete {
-			if _, err := os.Lstat(target); err == nil {
-				j.Deletes = append(j.Deletes, f.Path)
-			}
 			continue
 		}
-		created, err := mkdirs(w.Root, filepath.Dir(target))
-		if err != nil {
-			return fmt.Errorf("creating folder for %q: %w", f.Path, err)
-		}
-		j.Dirs = append(j.Dirs, created...)
+		target := filepath.Join(w.Root, filepath.FromSlash(f.Path))
 		mode := os.FileMode(0o644)
 		if st, err := os.Stat(target); err == nil {
 			mode = st.Mode().Perm()
@@ -130,7 +147,6 @@ func (w *Writer) Apply(cs *generator.Changeset) (err error) {
 		if err := writeSynced(target+newSuffix, f.Content, mode); err != nil {
 			return fmt.Errorf("writing %q: %w", f.Path, err)
 		}
-		j.Writes = append(j.Writes, f.Path)
 		w.step()
 	}
 	// Commit point.
@@ -199,20 +215,7 @@ func (w *Writer) Recover() error {
 	if j.Committed {
 		return w.finish(j)
 	}
-	// Not committed: staged files may exist that the journal does not list
-	// yet; remove every staged file under the root.
-	_ = filepath.WalkDir(w.Root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(p, newSuffix) {
-			os.Remove(p)
-		}
-		return nil
-	})
+	// Not committed: undo what the journal planned.
 	w.rollback(j)
 	return os.Remove(lock)
 }
@@ -256,25 +259,21 @@ func (w *Writer) checkPath(rel string) error {
 	return nil
 }
 
-// mkdirs creates dir and missing parents below root, returning the created
-// ones (relative, slash-separated) in creation order.
-func mkdirs(root, dir string) ([]string, error) {
+// missingDirs returns the folders from root down to dir that do not exist
+// yet (relative, slash-separated), outermost first.
+func missingDirs(root, dir string) []string {
 	var missing []string
 	for d := dir; d != root && len(d) > len(root); d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil {
 			break
 		}
-		missing = append(missing, d)
+		rel, _ := filepath.Rel(root, d)
+		missing = append(missing, filepath.ToSlash(rel))
 	}
-	var created []string
-	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return created, err
-		}
-		rel, _ := filepath.Rel(root, missing[i])
-		created = append(created, filepath.ToSlash(rel))
+	for i, k := 0, len(missing)-1; i < k; i, k = i+1, k-1 {
+		missing[i], missing[k] = missing[k], missing[i]
 	}
-	return created, nil
+	return missing
 }
 
 func writeSynced(p string, data []byte, mode os.FileMode) error {

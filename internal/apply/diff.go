@@ -77,38 +77,46 @@ func IsEncrypted(data []byte) bool {
 }
 
 // Redact hides every encrypted payload and the SOPS metadata block of a
-// document, leaving its keys readable. Plain values under data/stringData
-// of a Secret are hidden too.
+// document, leaving its keys readable. Plain values under a top-level data
+// or stringData are hidden too, block scalars included.
 func Redact(s string) string {
 	s = encValue.ReplaceAllString(s, "ENC[…]")
 	var out []string
-	inSops := false
-	inData := false
-	dataIndent := 0
+	inSops, inData := false, false
+	keyIndent := -1
 	for _, line := range strings.SplitAfter(s, "\n") {
 		trimmed := strings.TrimLeft(line, " ")
 		indent := len(line) - len(trimmed)
+		blank := strings.TrimSpace(line) == ""
 		if strings.HasPrefix(line, "sops:") {
 			inSops = true
 			out = append(out, "sops: …\n")
 			continue
 		}
 		if inSops {
-			if indent > 0 || strings.TrimSpace(line) == "" {
+			if indent > 0 || blank {
 				continue
 			}
 			inSops = false
 		}
-		if inData && indent <= dataIndent && strings.TrimSpace(line) != "" {
+		if inData && indent == 0 && !blank {
 			inData = false
 		}
-		if inData {
-			if k, v, ok := strings.Cut(trimmed, ":"); ok && strings.TrimSpace(v) != "" && !strings.HasPrefix(strings.TrimSpace(v), "ENC[") {
-				line = strings.Repeat(" ", indent) + k + ": <redacted>\n"
+		if inData && !blank {
+			if keyIndent < 0 {
+				keyIndent = indent
+			}
+			if indent > keyIndent {
+				continue // a block scalar's or nested value's lines
+			}
+			if k, v, ok := strings.Cut(trimmed, ":"); ok && !strings.HasPrefix(strings.TrimSpace(v), "ENC[") {
+				if strings.TrimSpace(v) != "" {
+					line = strings.Repeat(" ", indent) + k + ": <redacted>\n"
+				}
 			}
 		}
 		if t := strings.TrimSpace(trimmed); (t == "data:" || t == "stringData:") && indent == 0 {
-			inData, dataIndent = true, indent
+			inData, keyIndent = true, -1
 		}
 		out = append(out, line)
 	}
