@@ -10,7 +10,7 @@ import (
 func TestAddResource(t *testing.T) {
 	cases := []struct {
 		name, in, entry, want string
-		changed              bool
+		changed               bool
 	}{
 		{
 			name:  "sorted list keeps its order",
