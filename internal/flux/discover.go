@@ -1,0 +1,273 @@
+package flux
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// Discover finds the repository's Flux Kustomizations. It reads the
+// Kustomization documents of each root file (DefaultRoot when roots is
+// empty; a root file may hold several), then renders each Kustomization and
+// takes the Flux Kustomizations in its output as its children, down the whole
+// tree. The result lists parents before children, the children of one parent
+// sorted by namespace and name.
+//
+// The repository's own source is the sourceRef of the first root
+// Kustomization that uses a GitRepository (GitRepository
+// flux-system/flux-system if none does). Kustomizations with any other source
+// are returned with External set and are not rendered. A Kustomization seen a
+// second time (one that manages itself, or one declared twice) is kept once.
+//
+// A Kustomization that fails to render is still returned, without children;
+// the returned error joins one *RenderError per failure, and callers may use
+// the list alongside it. Other errors (a root file missing or unreadable)
+// return no list.
+//
+// Discover renders with empty RenderOptions; the Kustomizations it returns
+// remember the ConfigMaps and Secrets the whole tree renders, which later
+// Render calls use for postBuild.substituteFrom.
+func Discover(files Files, roots []string) ([]*Kustomization, error) {
+	if len(roots) == 0 {
+		roots = []string{DefaultRoot}
+	}
+	clean := files.cleaned()
+	d := &discovery{sources: map[string]*varSource{}}
+
+	var queue []*Kustomization
+	for _, root := range roots {
+		p, ok := cleanRel(root)
+		if !ok || p == "" {
+			return nil, fmt.Errorf("root %q is not a path inside the repository", root)
+		}
+		data, ok := clean[p]
+		if !ok {
+			return nil, fmt.Errorf("reading root %q: file not found in the repository", p)
+		}
+		objs, err := decodeDocuments(data)
+		if err != nil {
+			return nil, fmt.Errorf("reading root %q: %w", p, err)
+		}
+		for _, obj := range objs {
+			if !isFluxKustomization(obj) {
+				continue
+			}
+			ks, err := newKustomization(obj, p, DefaultNamespace, nil)
+			if err != nil {
+				return nil, err
+			}
+			queue = append(queue, ks)
+		}
+	}
+
+	own := SourceRef{Kind: "GitRepository", Name: "flux-system", Namespace: DefaultNamespace}
+	for _, ks := range queue {
+		if ks.SourceRef.Kind == "GitRepository" {
+			own = ks.SourceRef
+			break
+		}
+	}
+
+	seen := map[NamespacedName]bool{}
+	var unique []*Kustomization
+	for _, ks := range queue {
+		if seen[ks.ID()] {
+			continue
+		}
+		seen[ks.ID()] = true
+		ks.External = ks.SourceRef != own
+		ks.disc = d
+		unique = append(unique, ks)
+	}
+	queue = unique
+
+	var errs []error
+	for i := 0; i < len(queue); i++ {
+		ks := queue[i]
+		if ks.External {
+			continue
+		}
+		r, err := Render(files, ks, RenderOptions{})
+		if err != nil {
+			errs = append(errs, &RenderError{Kustomization: ks, Err: err})
+			continue
+		}
+		ks.inputs = r.inputs
+		d.record(r)
+
+		var children []*Kustomization
+		for _, o := range r.Objects {
+			if !isFluxKustomization(o.Unstructured) {
+				continue
+			}
+			child, err := newKustomization(o.Unstructured, o.Origin, "", ks)
+			if err != nil {
+				errs = append(errs, &RenderError{Kustomization: ks, Err: err})
+				continue
+			}
+			if seen[child.ID()] {
+				continue
+			}
+			seen[child.ID()] = true
+			child.External = child.SourceRef != own
+			child.disc = d
+			children = append(children, child)
+		}
+		sort.Slice(children, func(a, b int) bool {
+			if children[a].Namespace != children[b].Namespace {
+				return children[a].Namespace < children[b].Namespace
+			}
+			return children[a].Name < children[b].Name
+		})
+		queue = append(queue, children...)
+	}
+
+	// A change to the file of a ConfigMap or Secret used for substitution
+	// changes the output of the Kustomizations that use it.
+	for _, ks := range queue {
+		if ks.inputs == nil {
+			continue
+		}
+		for _, ref := range ks.SubstituteFrom {
+			if src := d.lookup(ref.Kind, ks.Namespace, ref.Name); src != nil && src.origin != "" {
+				ks.inputs.addRead("/" + src.origin)
+			}
+		}
+	}
+	return queue, errors.Join(errs...)
+}
+
+// RenderError is a Kustomization that Discover could not render.
+type RenderError struct {
+	Kustomization *Kustomization
+	Err           error
+}
+
+// Error returns the underlying error, which names the Kustomization.
+func (e *RenderError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *RenderError) Unwrap() error { return e.Err }
+
+// cleaned returns f keyed by cleaned paths.
+func (f Files) cleaned() map[string][]byte {
+	out := make(map[string][]byte, len(f))
+	for k, v := range f {
+		if c, ok := cleanRel(k); ok && c != "" {
+			out[c] = v
+		}
+	}
+	return out
+}
+
+// decodeDocuments splits a YAML stream into objects, skipping empty
+// documents.
+func decodeDocuments(data []byte) ([]*unstructured.Unstructured, error) {
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var out []*unstructured.Unstructured
+	for i := 1; ; i++ {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+}
+
+// varSource is a ConfigMap or Secret rendered by the repository, as a
+// source of postBuild.substituteFrom variables.
+type varSource struct {
+	// names are the keys, sorted.
+	names []string
+	// values holds the values that are readable (not encrypted).
+	values map[string]string
+	// origin is the file the object came from, when known.
+	origin string
+}
+
+// discovery is what one Discover call learnt, shared by the Kustomizations
+// it returns.
+type discovery struct {
+	mu      sync.Mutex
+	sources map[string]*varSource
+}
+
+func sourceKey(kind, namespace, name string) string {
+	return kind + "/" + namespace + "/" + name
+}
+
+// lookup returns the rendered ConfigMap or Secret, or nil. It may be called
+// on a nil discovery.
+func (d *discovery) lookup(kind, namespace, name string) *varSource {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sources[sourceKey(kind, namespace, name)]
+}
+
+// record remembers the ConfigMaps and Secrets of a build. The first object
+// of a kind, namespace and name wins.
+func (d *discovery) record(r *Rendered) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, o := range r.Objects {
+		u := o.Unstructured
+		if u.GetAPIVersion() != "v1" || (u.GetKind() != "ConfigMap" && u.GetKind() != "Secret") {
+			continue
+		}
+		key := sourceKey(u.GetKind(), u.GetNamespace(), u.GetName())
+		if _, ok := d.sources[key]; ok {
+			continue
+		}
+		src := &varSource{values: map[string]string{}, origin: o.Origin}
+		names := map[string]bool{}
+		if data, ok := u.Object["data"].(map[string]any); ok {
+			for k, v := range data {
+				names[k] = true
+				s, _ := v.(string)
+				switch {
+				case o.Encrypted:
+				case u.GetKind() == "Secret":
+					if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+						src.values[k] = string(b)
+					}
+				default:
+					src.values[k] = s
+				}
+			}
+		}
+		if u.GetKind() == "Secret" {
+			if data, ok := u.Object["stringData"].(map[string]any); ok {
+				for k, v := range data {
+					names[k] = true
+					if s, isString := v.(string); isString && !o.Encrypted {
+						src.values[k] = s
+					}
+				}
+			}
+		}
+		src.names = sortedKeys(names)
+		d.sources[key] = src
+	}
+}

@@ -1,0 +1,513 @@
+package flux
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/fluxcd/pkg/envsubst/parse"
+	fluxkustomize "github.com/fluxcd/pkg/kustomize"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	// originAnnotation is where kustomize records the file an object came
+	// from when build metadata "originAnnotations" is on.
+	originAnnotation = "config.kubernetes.io/origin"
+	// substituteAnnotation, set to "disabled" as a label or annotation,
+	// turns off postBuild substitution for one object.
+	substituteAnnotation = "kustomize.toolkit.fluxcd.io/substitute"
+	// decryptAnnotation, set to "disabled", tells the controller to apply an
+	// encrypted Secret as it is.
+	decryptAnnotation = "kustomize.toolkit.fluxcd.io/decrypt"
+)
+
+// RenderOptions tells Render what it cannot read from the repository.
+type RenderOptions struct {
+	// Vars holds known values of variables whose sources are not readable
+	// in the repository, e.g. decrypted keys of cluster-secrets.
+	Vars map[string]string
+	// Names lists variables known to exist whose values are not known, e.g.
+	// the key names of a SOPS-encrypted cluster-secrets (SOPS leaves keys
+	// readable). They are substituted with Placeholder(name).
+	Names []string
+}
+
+// Rendered is the output of one Kustomization's build.
+type Rendered struct {
+	Kustomization *Kustomization
+	// Objects are the built objects in kustomize's output order.
+	Objects []*Object
+	// Findings are problems that did not stop the build.
+	Findings []Finding
+
+	inputs *inputs
+}
+
+// Object is one object of a build.
+type Object struct {
+	// Unstructured is the object as the controller would apply it, as far
+	// as it can be known without keys: SOPS metadata is removed from
+	// encrypted objects (see Encrypted).
+	Unstructured *unstructured.Unstructured
+	// YAML is Unstructured rendered as YAML.
+	YAML []byte
+	// Origin is the repository file the object came from, when kustomize
+	// tracked it; "" for objects made by generators or of unknown origin.
+	Origin string
+	// Encrypted is true for an object that was SOPS-encrypted in the
+	// repository. Its values are still the ENC[...] ciphertexts; those under
+	// a Secret's data are base64-encoded so that the object decodes.
+	Encrypted bool
+}
+
+// ID returns "Kind namespace/name" (or "Kind name" when cluster-scoped).
+func (o *Object) ID() string {
+	return objectID(o.Unstructured)
+}
+
+func objectID(u *unstructured.Unstructured) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return u.GetKind() + " " + ns + "/" + u.GetName()
+	}
+	return u.GetKind() + " " + u.GetName()
+}
+
+// Severity grades a Finding.
+type Severity string
+
+const (
+	// SeverityError marks something the controller would fail on, or a
+	// result that is certainly wrong.
+	SeverityError Severity = "error"
+	// SeverityWarning marks something that may be wrong.
+	SeverityWarning Severity = "warning"
+)
+
+// Finding is a problem found while rendering that did not stop the build.
+type Finding struct {
+	Severity Severity
+	// Kustomization is the Flux Kustomization being rendered.
+	Kustomization NamespacedName
+	// File is the repository file the problem is in, when known.
+	File string
+	// Object is the affected object ("Kind namespace/name"), when there is one.
+	Object string
+	Message string
+}
+
+// String formats the finding on one line.
+func (f Finding) String() string {
+	var b strings.Builder
+	b.WriteString(string(f.Severity))
+	b.WriteString(": ")
+	if f.File != "" {
+		b.WriteString(f.File)
+		b.WriteString(": ")
+	}
+	if f.Object != "" {
+		b.WriteString(f.Object)
+		b.WriteString(": ")
+	}
+	b.WriteString(f.Message)
+	b.WriteString(" (Kustomization ")
+	b.WriteString(f.Kustomization.String())
+	b.WriteString(")")
+	return b.String()
+}
+
+// Placeholder is the value Render substitutes for a variable that is known
+// to exist but whose value is unknown: "var-" and the name in lower case with
+// underscores as dashes, e.g. "var-secret-domain" for SECRET_DOMAIN. It is a
+// valid DNS label for names up to 59 characters, so hostnames built from it
+// still validate. A variable used where a number or boolean is expected gets
+// a string all the same.
+func Placeholder(name string) string {
+	return "var-" + strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+// Render builds one Kustomization the way kustomize-controller does, from the
+// snapshot alone:
+//
+//  1. The kustomization of ks.Path is taken, or generated when the folder has
+//     none (every YAML manifest below it, sub-folders with their own
+//     kustomization as a unit), and the Flux Kustomization's targetNamespace,
+//     namePrefix, nameSuffix, patches, components, images and buildMetadata
+//     are merged into it.
+//  2. It is built with github.com/fluxcd/pkg/kustomize's Build: builtin
+//     plugins only, no remote bases, load restrictions off (files outside the
+//     folder but inside the repository may be used).
+//  3. Objects with SOPS metadata are marked Encrypted (values are not
+//     decrypted); an encrypted object in a Kustomization without
+//     spec.decryption is an error finding, as the controller refuses it.
+//  4. When spec.postBuild is set, variables are substituted with Flux's own
+//     substitution code. Their values come from spec.postBuild.substitute and,
+//     for spec.postBuild.substituteFrom, from the referenced ConfigMaps and
+//     Secrets found among the objects the repository renders (Kustomizations
+//     returned by Discover know those): ConfigMap and plain Secret values are
+//     used as they are; an encrypted Secret's keys are known but not its
+//     values, which come from opts.Vars or else are Placeholder(name).
+//     opts.Vars and opts.Names stand in for substituteFrom sources that are
+//     not in the repository. A ${VAR} without a default that is defined by
+//     none of these is an error finding; like the controller (in its
+//     default, non-strict mode) Render then substitutes "".
+//  5. spec.commonMetadata labels and annotations are set on every object.
+//
+// Not reproduced: decryption, the controller's defaulting of native kinds
+// before apply, and the source-controller's artifact filters (.sourceignore
+// and its default exclusions): the snapshot is taken to be the artifact.
+//
+// Render is safe for concurrent use, but builds do not run in parallel:
+// github.com/fluxcd/pkg/kustomize.Build serialises all builds in the process
+// through one package-level mutex (kustomize's builtin OpenAPI data is global
+// and not safe for concurrent builds), and resets that global OpenAPI data
+// around each build. Code elsewhere in the process that uses kustomize's
+// OpenAPI data concurrently with a Render can observe the reset.
+func Render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, error) {
+	if ks == nil {
+		return nil, fmt.Errorf("rendering: no Kustomization given")
+	}
+	if ks.External {
+		return nil, fmt.Errorf("rendering %s: its source %s is not this repository", ks, ks.SourceRef)
+	}
+	if ks.Object == nil {
+		return nil, fmt.Errorf("rendering %s: it has no object", ks)
+	}
+	spec, err := ks.Spec()
+	if err != nil {
+		return nil, err
+	}
+
+	fs := files.FS()
+	in := newInputs()
+	rec := recordingFS{FileSystem: fs, in: in}
+	dir := "/" + ks.Path
+	if !rec.IsDir(dir) {
+		return nil, fmt.Errorf("rendering %s: kustomization path not found: %q", ks, ks.Path)
+	}
+
+	gen, err := generateKustomization(rec, dir, ks.Object.Object)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", ks, err)
+	}
+	// Origin tracking is switched on for every build, and its annotation
+	// removed afterwards unless the kustomization asked for it.
+	keepOrigin := contains(gen.kus.BuildMetadata, "originAnnotations")
+	kus := gen.kus
+	if !keepOrigin {
+		kus.BuildMetadata = append(append([]string(nil), kus.BuildMetadata...), "originAnnotations")
+	}
+	manifest, err := yaml.Marshal(kus)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: %w", ks, err)
+	}
+	if err := fs.WriteFile(gen.file, manifest); err != nil {
+		return nil, fmt.Errorf("rendering %s: writing %q: %w", ks, repoPath(gen.file), err)
+	}
+
+	resMap, err := fluxkustomize.Build(rec, dir)
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s: kustomize build failed: %w", ks, err)
+	}
+
+	out := &Rendered{Kustomization: ks, inputs: in}
+	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
+	always := spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always"
+	// The substitution code reads the variables from the object it is given;
+	// it gets a copy holding the resolved set as spec.postBuild.substitute.
+	substituteWith := unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
+	}}
+
+	for _, res := range resMap.Resources() {
+		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
+			return nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
+		}
+		origin := originOf(res, ks.Path)
+		if !keepOrigin {
+			if err := dropAnnotation(res, originAnnotation); err != nil {
+				return nil, fmt.Errorf("rendering %s: %w", ks, err)
+			}
+		}
+
+		encrypted, err := markDecrypted(res)
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, res.CurId(), origin, err)
+		}
+		if encrypted && spec.Decryption == nil && res.GetAnnotations()[decryptAnnotation] != "disabled" {
+			out.Findings = append(out.Findings, Finding{
+				Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
+				Message: "object is SOPS-encrypted but the Kustomization has no spec.decryption; the controller refuses to apply it",
+			})
+		}
+
+		if spec.PostBuild != nil && !substitutionDisabled(res) {
+			undefined, err := undefinedVars(res, vars)
+			if err != nil {
+				return nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
+			}
+			for _, name := range undefined {
+				out.Findings = append(out.Findings, Finding{
+					Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
+					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); it is substituted with an empty string", name),
+				})
+			}
+			substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, substituteWith, res,
+				fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithAlways(always))
+			if err != nil {
+				return nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, resObjectID(res), origin, err)
+			}
+			if substituted != nil {
+				res = substituted
+			}
+		}
+
+		m, err := res.Map()
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		if cm := spec.CommonMetadata; cm != nil {
+			setCommonMetadata(u, cm.Labels, cm.Annotations)
+		}
+		doc, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s: %s: %w", ks, objectID(u), err)
+		}
+		out.Objects = append(out.Objects, &Object{Unstructured: u, YAML: doc, Origin: origin, Encrypted: encrypted})
+	}
+	return out, nil
+}
+
+func resObjectID(res *resource.Resource) string {
+	if ns := res.GetNamespace(); ns != "" {
+		return res.GetKind() + " " + ns + "/" + res.GetName()
+	}
+	return res.GetKind() + " " + res.GetName()
+}
+
+// originOf returns the repository file res came from, read from kustomize's
+// origin annotation (its path is relative to the build directory).
+func originOf(res *resource.Resource, buildPath string) string {
+	raw, ok := res.GetAnnotations()[originAnnotation]
+	if !ok {
+		return ""
+	}
+	var o resource.Origin
+	if err := yaml.Unmarshal([]byte(raw), &o); err != nil || o.Repo != "" || o.Path == "" {
+		return ""
+	}
+	p, ok := cleanRel(path.Join(buildPath, o.Path))
+	if !ok {
+		return ""
+	}
+	return p
+}
+
+func dropAnnotation(res *resource.Resource, key string) error {
+	ann := res.GetAnnotations()
+	if _, ok := ann[key]; !ok {
+		return nil
+	}
+	delete(ann, key)
+	return res.SetAnnotations(ann)
+}
+
+// markDecrypted stands in for the controller's decryption: an object with
+// SOPS metadata loses it (decryption removes it), and ENC[...] values under
+// a Secret's data are base64-encoded so that the object still decodes. It
+// reports whether the object was encrypted.
+func markDecrypted(res *resource.Resource) (bool, error) {
+	m, err := res.Map()
+	if err != nil {
+		return false, err
+	}
+	sops, ok := m["sops"].(map[string]any)
+	if !ok {
+		return false, nil
+	}
+	if _, hasMAC := sops["mac"]; !hasMAC {
+		return false, nil
+	}
+	delete(m, "sops")
+	if res.GetKind() == "Secret" {
+		if data, ok := m["data"].(map[string]any); ok {
+			for k, v := range data {
+				if s, ok := v.(string); ok && strings.HasPrefix(s, "ENC[") {
+					data[k] = base64.StdEncoding.EncodeToString([]byte(s))
+				}
+			}
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return true, err
+	}
+	return true, res.UnmarshalJSON(b)
+}
+
+func substitutionDisabled(res *resource.Resource) bool {
+	return res.GetLabels()[substituteAnnotation] == "disabled" || res.GetAnnotations()[substituteAnnotation] == "disabled"
+}
+
+// undefinedVars returns, sorted, the variables res uses without a default
+// that vars does not define. Comments are not looked at.
+func undefinedVars(res *resource.Resource, vars map[string]string) ([]string, error) {
+	m, err := res.Map()
+	if err != nil {
+		return nil, err
+	}
+	doc, err := yaml.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(string(doc), "${") {
+		return nil, nil
+	}
+	tree, err := parse.Parse(string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("variable substitution failed: %w", err)
+	}
+	missing := map[string]bool{}
+	var walk func(n parse.Node)
+	walk = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			for _, c := range n.Nodes {
+				walk(c)
+			}
+		case *parse.FuncNode:
+			if _, ok := vars[n.Param]; !ok && !providesDefault(n.Name) {
+				missing[n.Param] = true
+			}
+			for _, a := range n.Args {
+				walk(a)
+			}
+		}
+	}
+	walk(tree.Root)
+	return sortedKeys(missing), nil
+}
+
+// providesDefault reports whether a substitution operator handles an unset
+// variable itself, as ${X:-default} or ${X:=default} do.
+func providesDefault(op string) bool {
+	switch op {
+	case "-", "+", "=", "?", ":-", ":+", ":=", ":?":
+		return true
+	}
+	return false
+}
+
+// setCommonMetadata sets labels and annotations on u, replacing values of
+// the same keys.
+func setCommonMetadata(u *unstructured.Unstructured, labels, annotations map[string]string) {
+	if len(labels) > 0 {
+		l := u.GetLabels()
+		if l == nil {
+			l = map[string]string{}
+		}
+		for k, v := range labels {
+			l[k] = v
+		}
+		u.SetLabels(l)
+	}
+	if len(annotations) > 0 {
+		a := u.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		for k, v := range annotations {
+			a[k] = v
+		}
+		u.SetAnnotations(a)
+	}
+}
+
+// resolveVars returns the variables substitution sees for ks, reporting
+// substituteFrom sources it cannot find as findings on out.
+func resolveVars(ks *Kustomization, postBuild bool, opts RenderOptions, out *Rendered) map[string]string {
+	vars := map[string]string{}
+	if !postBuild {
+		return vars
+	}
+	var missing []SubstituteRef
+	for _, ref := range ks.SubstituteFrom {
+		src := ks.disc.lookup(ref.Kind, ks.Namespace, ref.Name)
+		if src == nil {
+			if !ref.Optional {
+				missing = append(missing, ref)
+			}
+			continue
+		}
+		for _, name := range src.names {
+			if v, ok := src.values[name]; ok {
+				vars[name] = v
+			} else if v, ok := opts.Vars[name]; ok {
+				vars[name] = v
+			} else {
+				vars[name] = Placeholder(name)
+			}
+		}
+	}
+	if len(ks.SubstituteFrom) > 0 {
+		for k, v := range opts.Vars {
+			if _, ok := vars[k]; !ok {
+				vars[k] = v
+			}
+		}
+		for _, n := range opts.Names {
+			if _, ok := vars[n]; !ok {
+				vars[n] = Placeholder(n)
+			}
+		}
+	}
+	// The controller removes newlines from every value.
+	for k, v := range vars {
+		vars[k] = strings.ReplaceAll(v, "\n", "")
+	}
+	for k, v := range ks.Substitute {
+		vars[k] = strings.ReplaceAll(v, "\n", "")
+	}
+	if ks.disc != nil && len(missing) > 0 && len(opts.Vars) == 0 && len(opts.Names) == 0 {
+		for _, ref := range missing {
+			out.Findings = append(out.Findings, Finding{
+				Severity: SeverityWarning, Kustomization: ks.ID(), File: ks.SourceFile,
+				Message: fmt.Sprintf("postBuild.substituteFrom %s %s/%s is not rendered by any Kustomization of this repository; its variables are unknown", ref.Kind, ks.Namespace, ref.Name),
+			})
+		}
+	}
+	return vars
+}
+
+func toAnyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
