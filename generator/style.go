@@ -150,7 +150,7 @@ func gatewayOwner(r *repo.Repo) Ref {
 func dnsOwner(r *repo.Repo) Ref {
 	var candidates []Ref
 	for _, o := range r.Objects() {
-		if o.Kind != "HelmRelease" {
+		if o.Kind != "HelmRelease" || !o.Contains("domainFilters") {
 			continue
 		}
 		values, _ := o.Get("spec", "values").(map[string]any)
