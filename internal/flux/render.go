@@ -98,7 +98,7 @@ type Finding struct {
 	// File is the repository file the problem is in, when known.
 	File string
 	// Object is the affected object ("Kind namespace/name"), when there is one.
-	Object string
+	Object  string
 	Message string
 }
 

@@ -107,7 +107,7 @@ func TestUnknownShape(t *testing.T) {
 
 func TestGenYAML(t *testing.T) {
 	files := map[string][]byte{
-		".gen.yaml":                                  []byte("appsDir: clusters/main/apps\ndomains:\n  SECRET_DOMAIN: home.example\n"),
+		".gen.yaml": []byte("appsDir: clusters/main/apps\ndomains:\n  SECRET_DOMAIN: home.example\n"),
 		"clusters/main/apps/web/kustomization.yaml":  []byte("namespace: web\nresources:\n  - ./site/ks.yaml\n"),
 		"clusters/main/apps/web/site/ks.yaml":        []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: site\n"),
 		"clusters/main/apps/web/site/app/deploy.yml": []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: site\n"),

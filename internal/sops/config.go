@@ -177,10 +177,21 @@ func (fr fileRule) rule() (Rule, error) {
 			r.UnsupportedKeys = append(r.UnsupportedKeys, t)
 		}
 	}
-	if r.ShamirThreshold < 0 || (len(r.KeyGroups) > 1 && r.ShamirThreshold > len(r.KeyGroups)) {
-		return Rule{}, fmt.Errorf("shamir_threshold %d does not fit %d key groups", r.ShamirThreshold, len(r.KeyGroups))
+	if err := r.checkThreshold(); err != nil {
+		return Rule{}, err
 	}
 	return r, nil
+}
+
+// checkThreshold rejects a shamir_threshold the library cannot split the
+// data key with: with several key groups it must be 0 (all groups) or
+// between 2 and the number of groups.
+func (r *Rule) checkThreshold() error {
+	n, t := len(r.KeyGroups), r.ShamirThreshold
+	if t < 0 || (n > 1 && (t == 1 || t > n)) {
+		return fmt.Errorf("shamir_threshold %d does not fit %d key groups; use 0 (all groups) or 2 to %d", t, n, max(n, 2))
+	}
+	return nil
 }
 
 func (fg fileKeyGroup) recipients(unsupported map[string]bool) ([]string, error) {

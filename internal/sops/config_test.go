@@ -64,7 +64,7 @@ stores:
 			name: "key groups with merge and shamir threshold",
 			in: `creation_rules:
   - unencrypted_suffix: _plain
-    shamir_threshold: 1
+    shamir_threshold: 2
     key_groups:
       - age: [` + recA + `]
       - merge:
@@ -72,7 +72,7 @@ stores:
         age: [` + recB + `]
 `,
 			want: &Config{Indent: DefaultIndent, Rules: []Rule{
-				{UnencryptedSuffix: "_plain", ShamirThreshold: 1, KeyGroups: [][]string{{recA}, {recB}}},
+				{UnencryptedSuffix: "_plain", ShamirThreshold: 2, KeyGroups: [][]string{{recA}, {recB}}},
 			}},
 		},
 		{

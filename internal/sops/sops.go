@@ -105,6 +105,9 @@ func Encrypt(plain []byte, rule *Rule, indent int, opts ...Option) ([]byte, erro
 	if len(rule.KeyGroups) == 0 {
 		return nil, fmt.Errorf("encrypting: the creation rule for %q has no age recipients; add `age:` to it in .sops.yaml", rule.PathRegex)
 	}
+	if err := rule.checkThreshold(); err != nil {
+		return nil, fmt.Errorf("encrypting: %w", err)
+	}
 	store, err := newStore(indent)
 	if err != nil {
 		return nil, fmt.Errorf("encrypting: %w", err)
