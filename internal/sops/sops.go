@@ -41,6 +41,9 @@ var (
 	// ErrNotEncrypted is returned (wrapped) when a file has no sops
 	// metadata.
 	ErrNotEncrypted = errors.New("not a sops-encrypted file")
+	// ErrNotRecipient is returned (wrapped) when none of the given age keys
+	// is a recipient of the file (or too few, for a Shamir threshold).
+	ErrNotRecipient = errors.New("no matching age key")
 	// ErrAlreadyEncrypted is returned (wrapped) by Encrypt when the input
 	// already carries a sops metadata block.
 	ErrAlreadyEncrypted = errors.New("already encrypted")
@@ -195,10 +198,16 @@ func open(store *sopsyaml.Store, data []byte, ids *Identities) (*sops.Tree, []by
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("reading the encrypted document: %w", err)
 	}
+	if err := checkRecipients(tree.Metadata, ids); err != nil {
+		return nil, nil, nil, err
+	}
 	dataKey, err := tree.Metadata.GetDataKeyWithKeyServices([]keyservice.KeyServiceClient{ageKeyService{ids: ids.ids}}, nil)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("recovering the data key with the age keys from %s (the file is encrypted for %s): %w",
-			strings.Join(ids.Sources, ", "), strings.Join(fileRecipients(tree.Metadata), ", "), err)
+		var detail sops.UserError
+		if errors.As(err, &detail) {
+			err = userError{err: err, text: detail.UserError()}
+		}
+		return nil, nil, nil, fmt.Errorf("recovering the data key with the age keys from %s: %w", strings.Join(ids.Sources, ", "), err)
 	}
 	cipher := aes.NewCipher()
 	computed, err := tree.Decrypt(dataKey, cipher)
@@ -215,17 +224,67 @@ func open(store *sopsyaml.Store, data []byte, ids *Identities) (*sops.Tree, []by
 	return &tree, dataKey, cipher, nil
 }
 
-func fileRecipients(md sops.Metadata) []string {
-	var out []string
-	for _, g := range md.KeyGroups {
-		for _, k := range g {
-			out = append(out, k.TypeToIdentifier()+" "+k.ToString())
+// userError shows the library's multi-line report (which names every key
+// group and key that failed) on one line, in place of its terse Error text.
+type userError struct {
+	err  error
+	text string
+}
+
+func (e userError) Error() string {
+	words := strings.Fields(e.text)
+	out := words[:0]
+	for _, w := range words {
+		if w != "|" {
+			out = append(out, w)
 		}
 	}
-	if len(out) == 0 {
-		return []string{"no recipients"}
+	return strings.Join(out, " ")
+}
+
+func (e userError) Unwrap() error { return e.err }
+
+// checkRecipients tells, before any decryption is tried, when the held keys
+// cannot open the file: no key group (or too few of them, under a Shamir
+// threshold) lists one of their public keys. The error names both sides so
+// the user sees which key is missing.
+func checkRecipients(md sops.Metadata, ids *Identities) error {
+	held := make(map[string]bool, len(ids.recipients))
+	for _, r := range ids.recipients {
+		held[r] = true
 	}
-	return out
+	var all []string
+	opened := 0
+	for _, g := range md.KeyGroups {
+		ok := false
+		for _, k := range g {
+			name := k.ToString()
+			if k.TypeToIdentifier() != sopsage.KeyTypeIdentifier {
+				name = k.TypeToIdentifier() + " " + name
+			}
+			all = append(all, name)
+			ok = ok || held[k.ToString()]
+		}
+		if ok {
+			opened++
+		}
+	}
+	need := 1
+	if n := len(md.KeyGroups); n > 1 {
+		need = n
+		if md.ShamirThreshold > 0 {
+			need = md.ShamirThreshold
+		}
+	}
+	if opened >= need {
+		return nil
+	}
+	if len(md.KeyGroups) > 1 {
+		return fmt.Errorf("%w: the age keys from %s (%s) are recipients in %d of %d key groups, and the file needs %d; its recipients are %s",
+			ErrNotRecipient, strings.Join(ids.Sources, ", "), strings.Join(ids.recipients, ", "), opened, len(md.KeyGroups), need, strings.Join(all, ", "))
+	}
+	return fmt.Errorf("%w: the file is encrypted for %s, and the age keys from %s are for %s; use the private key of one of the file's recipients",
+		ErrNotRecipient, strings.Join(all, ", "), strings.Join(ids.Sources, ", "), strings.Join(ids.recipients, ", "))
 }
 
 // Decrypt returns the plaintext of an encrypted document, indented like the
