@@ -212,7 +212,12 @@ func open(store *sopsyaml.Store, data []byte, ids *Identities) (*sops.Tree, []by
 	cipher := aes.NewCipher()
 	computed, err := tree.Decrypt(dataKey, cipher)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("decrypting values: %w", err)
+		if strings.Contains(err.Error(), "does not match sops' data format") {
+			// The library's text quotes the value, which is a secret
+			// someone pasted in plain text.
+			return nil, nil, nil, errors.New("decrypting values: a value that should be encrypted is plain text (added by hand?); remove it and set it with gen or sops")
+		}
+		return nil, nil, nil, fmt.Errorf("decrypting values: a value does not decrypt with the file's data key, so the file was changed outside sops or is damaged: %w", err)
 	}
 	stored, err := cipher.Decrypt(tree.Metadata.MessageAuthenticationCode, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
 	if err != nil {

@@ -332,6 +332,32 @@ func TestTamperedFileFailsMAC(t *testing.T) {
 	}
 }
 
+func TestDamagedValue(t *testing.T) {
+	k := newKey(t)
+	ids := idsOf(t, k)
+	enc := mustEncrypt(t, clusterSecret, clusterRule(k), 2)
+	line := lineWith(t, enc, "CLUSTER_NAME:")
+	// Flip the ciphertext: AES-GCM authentication fails before the MAC
+	// is reached.
+	i := strings.Index(line, "data:") + len("data:")
+	flipped := line[:i] + string(line[i]^1) + line[i+1:]
+	tests := map[string]struct{ from, to, want string }{
+		"flipped ciphertext": {line, flipped, "changed outside sops or is damaged"},
+		"pasted plain value": {line, "  CLUSTER_NAME: hunter2", "is plain text"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Decrypt([]byte(strings.Replace(string(enc), tt.from, tt.to, 1)), ids)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error quotes the secret: %v", err)
+			}
+		})
+	}
+}
+
 func TestDecryptWrongKey(t *testing.T) {
 	owner, stranger := newKey(t), newKey(t)
 	enc := mustEncrypt(t, clusterSecret, clusterRule(owner), 2)
