@@ -27,7 +27,8 @@ bench: build
 
 # demo runs gen's main job on the bundled example repository: a dry-run diff.
 demo: build
-	bin/gen add-app default/whoami --repo examples/home-ops --image ghcr.io/traefik/whoami:v1.11.0 --port 80 --host whoami --dry-run
+	SOPS_AGE_KEY_FILE=examples/home-ops/example-age.key bin/gen add-app default/hello --repo examples/home-ops \
+		--image ghcr.io/traefik/whoami:v1.11.0 --port 80 --host hello.example.org --dry-run
 
 clean:
 	rm -rf bin
