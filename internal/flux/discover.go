@@ -3,7 +3,9 @@ package flux
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,7 +43,8 @@ func Discover(files Files, roots []string) ([]*Kustomization, error) {
 		roots = []string{DefaultRoot}
 	}
 	clean := files.cleaned()
-	d := &discovery{sources: map[string]*varSource{}}
+	d := &discovery{sources: map[string]*varSource{}, builds: map[*Kustomization]*cacheEntry{}}
+	index := newSnapshotIndex(clean)
 
 	var queue []*Kustomization
 	for _, root := range roots {
@@ -96,12 +99,14 @@ func Discover(files Files, roots []string) ([]*Kustomization, error) {
 		if ks.External {
 			continue
 		}
-		r, err := Render(files, ks, RenderOptions{})
+		r, b, err := render(files, ks, RenderOptions{})
 		if err != nil {
 			errs = append(errs, &RenderError{Kustomization: ks, Err: err})
 			continue
 		}
-		ks.inputs = r.inputs
+		d.remember(ks, b, index)
+		ks.inputs = newInputs()
+		ks.inputs.merge(r.inputs)
 		d.record(r)
 
 		var children []*Kustomization
@@ -209,6 +214,53 @@ type varSource struct {
 type discovery struct {
 	mu      sync.Mutex
 	sources map[string]*varSource
+	// builds holds each Kustomization's kustomize build, so that rendering
+	// it again from the same snapshot does not build again.
+	builds map[*Kustomization]*cacheEntry
+}
+
+// cacheEntry is a build and what it depended on.
+type cacheEntry struct {
+	// object is the JSON of the Kustomization object the build was made for.
+	object []byte
+	// fingerprint identifies everything the build read in the snapshot.
+	fingerprint [sha256.Size]byte
+	b           *built
+}
+
+// remember keeps the build of ks for later renders.
+func (d *discovery) remember(ks *Kustomization, b *built, index *snapshotIndex) {
+	object, err := json.Marshal(ks.Object.Object)
+	if err != nil {
+		return
+	}
+	entry := &cacheEntry{object: object, fingerprint: b.inputs.fingerprint(index), b: b}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.builds[ks] = entry
+}
+
+// cachedBuild returns the build Discover made of ks when the snapshot files
+// still holds what that build read and ks's object is unchanged; else nil. A
+// build depends only on what it read through the file system, so the same
+// observations give the same output. It may be called on a nil discovery.
+func (d *discovery) cachedBuild(files Files, ks *Kustomization) *built {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	entry := d.builds[ks]
+	d.mu.Unlock()
+	if entry == nil || ks.Object == nil {
+		return nil
+	}
+	if object, err := json.Marshal(ks.Object.Object); err != nil || !bytes.Equal(object, entry.object) {
+		return nil
+	}
+	if entry.b.inputs.fingerprint(newSnapshotIndex(files.cleaned())) != entry.fingerprint {
+		return nil
+	}
+	return entry.b
 }
 
 func sourceKey(kind, namespace, name string) string {

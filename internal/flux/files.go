@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"crypto/sha256"
 	"os"
 	"path"
 	"path/filepath"
@@ -166,6 +167,69 @@ func (in *inputs) touches(p string) bool {
 		}
 		child = dir
 	}
+}
+
+// snapshotIndex tells, for a snapshot, which paths are files and what each
+// directory holds.
+type snapshotIndex struct {
+	files map[string][]byte
+	// dirs maps each directory ("" is the root) to its sorted entries, with
+	// a trailing "/" on sub-directories.
+	dirs map[string][]string
+}
+
+func newSnapshotIndex(clean map[string][]byte) *snapshotIndex {
+	idx := &snapshotIndex{files: clean, dirs: map[string][]string{"": nil}}
+	entries := map[string]map[string]bool{"": {}}
+	for p := range clean {
+		child, entry := p, path.Base(p)
+		for {
+			dir := parentDir(child)
+			if entries[dir] == nil {
+				entries[dir] = map[string]bool{}
+			}
+			entries[dir][entry] = true
+			if dir == "" {
+				break
+			}
+			child, entry = dir, path.Base(dir)+"/"
+		}
+	}
+	for dir, set := range entries {
+		idx.dirs[dir] = sortedKeys(set)
+	}
+	return idx
+}
+
+// fingerprint hashes what the recorded build saw of the snapshot: the state
+// and content of every path it read or probed, and the entries of every
+// directory it listed.
+func (in *inputs) fingerprint(idx *snapshotIndex) [sha256.Size]byte {
+	in.mu.Lock()
+	read, listed := sortedKeys(in.read), sortedKeys(in.listed)
+	in.mu.Unlock()
+	h := sha256.New()
+	for _, p := range read {
+		h.Write([]byte("r\x00" + p + "\x00"))
+		if c, ok := idx.files[p]; ok {
+			sum := sha256.Sum256(c)
+			h.Write([]byte("f"))
+			h.Write(sum[:])
+		} else if _, ok := idx.dirs[p]; ok {
+			h.Write([]byte("d"))
+		} else {
+			h.Write([]byte("-"))
+		}
+	}
+	for _, d := range listed {
+		h.Write([]byte("l\x00" + d + "\x00"))
+		for _, e := range idx.dirs[d] {
+			h.Write([]byte(e + "\x00"))
+		}
+	}
+	var out [sha256.Size]byte
+	copy(out[:], h.Sum(nil))
+	return out
 }
 
 // recordingFS is a read-only view of a file system that records every path

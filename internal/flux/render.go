@@ -12,6 +12,8 @@ import (
 	"github.com/fluxcd/pkg/envsubst/parse"
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/yaml"
 )
@@ -170,20 +172,115 @@ func Placeholder(name string) string {
 // around each build. Code elsewhere in the process that uses kustomize's
 // OpenAPI data concurrently with a Render can observe the reset.
 func Render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, error) {
+	r, _, err := render(files, ks, opts)
+	return r, err
+}
+
+// render is Render, also returning the build it used.
+func render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, *built, error) {
 	if ks == nil {
-		return nil, fmt.Errorf("rendering: no Kustomization given")
+		return nil, nil, fmt.Errorf("rendering: no Kustomization given")
 	}
 	if ks.External {
-		return nil, fmt.Errorf("rendering %s: its source %s is not this repository", ks, ks.SourceRef)
+		return nil, nil, fmt.Errorf("rendering %s: its source %s is not this repository", ks, ks.SourceRef)
 	}
 	if ks.Object == nil {
-		return nil, fmt.Errorf("rendering %s: it has no object", ks)
+		return nil, nil, fmt.Errorf("rendering %s: it has no object", ks)
 	}
 	spec, err := ks.Spec()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
+	b := ks.disc.cachedBuild(files, ks)
+	if b == nil {
+		if b, err = build(files, ks); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Post-processing changes the objects in place: work on a copy, so that
+	// a cached build stays as it was.
+	resMap, keepOrigin, in := b.resMap.DeepCopy(), b.keepOrigin, b.inputs
+
+	out := &Rendered{Kustomization: ks, inputs: in}
+	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
+	always := spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always"
+	// The substitution code reads the variables from the object it is given;
+	// it gets a copy holding the resolved set as spec.postBuild.substitute.
+	substituteWith := unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
+	}}
+
+	for _, res := range resMap.Resources() {
+		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
+			return nil, nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
+		}
+		origin := originOf(res, ks.Path)
+		if !keepOrigin {
+			if err := dropAnnotation(res, originAnnotation); err != nil {
+				return nil, nil, fmt.Errorf("rendering %s: %w", ks, err)
+			}
+		}
+
+		encrypted, err := markDecrypted(res)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, res.CurId(), origin, err)
+		}
+		if encrypted && spec.Decryption == nil && res.GetAnnotations()[decryptAnnotation] != "disabled" {
+			out.Findings = append(out.Findings, Finding{
+				Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
+				Message: "object is SOPS-encrypted but the Kustomization has no spec.decryption; the controller refuses to apply it",
+			})
+		}
+
+		if spec.PostBuild != nil && !substitutionDisabled(res) {
+			undefined, err := undefinedVars(res, vars)
+			if err != nil {
+				return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
+			}
+			for _, name := range undefined {
+				out.Findings = append(out.Findings, Finding{
+					Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
+					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); it is substituted with an empty string", name),
+				})
+			}
+			substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, substituteWith, res,
+				fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithAlways(always))
+			if err != nil {
+				return nil, nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, resObjectID(res), origin, err)
+			}
+			if substituted != nil {
+				res = substituted
+			}
+		}
+
+		u, err := toUnstructured(res)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
+		}
+		if cm := spec.CommonMetadata; cm != nil {
+			setCommonMetadata(u, cm.Labels, cm.Annotations)
+		}
+		doc, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rendering %s: %s: %w", ks, objectID(u), err)
+		}
+		out.Objects = append(out.Objects, &Object{Unstructured: u, YAML: doc, Origin: origin, Encrypted: encrypted})
+	}
+	return out, b, nil
+}
+
+// built is the output of a kustomize build before any post-processing.
+type built struct {
+	resMap resmap.ResMap
+	// keepOrigin is true when the kustomization asked for origin annotations.
+	keepOrigin bool
+	// inputs is what the build read.
+	inputs *inputs
+}
+
+// build generates the kustomization of ks's folder and runs kustomize.
+func build(files Files, ks *Kustomization) (*built, error) {
 	fs := files.FS()
 	in := newInputs()
 	rec := recordingFS{FileSystem: fs, in: in}
@@ -215,74 +312,21 @@ func Render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, erro
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: kustomize build failed: %w", ks, err)
 	}
+	return &built{resMap: resMap, keepOrigin: keepOrigin, inputs: in}, nil
+}
 
-	out := &Rendered{Kustomization: ks, inputs: in}
-	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
-	always := spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always"
-	// The substitution code reads the variables from the object it is given;
-	// it gets a copy holding the resolved set as spec.postBuild.substitute.
-	substituteWith := unstructured.Unstructured{Object: map[string]any{
-		"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
-	}}
-
-	for _, res := range resMap.Resources() {
-		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
-			return nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
-		}
-		origin := originOf(res, ks.Path)
-		if !keepOrigin {
-			if err := dropAnnotation(res, originAnnotation); err != nil {
-				return nil, fmt.Errorf("rendering %s: %w", ks, err)
-			}
-		}
-
-		encrypted, err := markDecrypted(res)
-		if err != nil {
-			return nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, res.CurId(), origin, err)
-		}
-		if encrypted && spec.Decryption == nil && res.GetAnnotations()[decryptAnnotation] != "disabled" {
-			out.Findings = append(out.Findings, Finding{
-				Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
-				Message: "object is SOPS-encrypted but the Kustomization has no spec.decryption; the controller refuses to apply it",
-			})
-		}
-
-		if spec.PostBuild != nil && !substitutionDisabled(res) {
-			undefined, err := undefinedVars(res, vars)
-			if err != nil {
-				return nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
-			}
-			for _, name := range undefined {
-				out.Findings = append(out.Findings, Finding{
-					Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
-					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); it is substituted with an empty string", name),
-				})
-			}
-			substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, substituteWith, res,
-				fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithAlways(always))
-			if err != nil {
-				return nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, resObjectID(res), origin, err)
-			}
-			if substituted != nil {
-				res = substituted
-			}
-		}
-
-		m, err := res.Map()
-		if err != nil {
-			return nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if cm := spec.CommonMetadata; cm != nil {
-			setCommonMetadata(u, cm.Labels, cm.Annotations)
-		}
-		doc, err := yaml.Marshal(u.Object)
-		if err != nil {
-			return nil, fmt.Errorf("rendering %s: %s: %w", ks, objectID(u), err)
-		}
-		out.Objects = append(out.Objects, &Object{Unstructured: u, YAML: doc, Origin: origin, Encrypted: encrypted})
+// toUnstructured converts res through JSON, so that numbers are int64 or
+// float64 as the unstructured helpers expect.
+func toUnstructured(res *resource.Resource) (*unstructured.Unstructured, error) {
+	data, err := res.MarshalJSON()
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	var m map[string]any
+	if err := utiljson.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
 }
 
 func resObjectID(res *resource.Resource) string {

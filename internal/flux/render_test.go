@@ -592,13 +592,20 @@ func TestRenderWithoutDiscover(t *testing.T) {
 func TestRenderConcurrently(t *testing.T) {
 	files := repo(nil)
 	all := discover(t, files)
+	// Half the renders reuse Discover's builds, half build again from a
+	// changed snapshot.
+	changed := repo(map[string]string{"kubernetes/apps/default/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n"})
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = Render(files, all[i%len(all)], RenderOptions{})
+			f := files
+			if i%2 == 1 {
+				f = changed
+			}
+			_, errs[i] = Render(f, all[(i/2)%len(all)], RenderOptions{})
 		}()
 	}
 	wg.Wait()
@@ -606,6 +613,52 @@ func TestRenderConcurrently(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestRenderAfterChange checks that a render never serves a stale build:
+// Discover keeps its builds, and a later render of a changed snapshot or a
+// changed Kustomization object must build again.
+func TestRenderAfterChange(t *testing.T) {
+	files := repo(nil)
+	all := discover(t, files)
+	echo := find(t, all, "default", "echo")
+	hostname := func(f Files, ks *Kustomization) string {
+		t.Helper()
+		r, err := Render(f, ks, RenderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Objects[0].Unstructured.Object["spec"].(map[string]any)["hostnames"].([]any)[0].(string)
+	}
+	if got := hostname(files, echo); got != "echo.var-secret-domain" {
+		t.Fatalf("hostname %q", got)
+	}
+	edited := repo(map[string]string{"kubernetes/apps/default/echo/app/httproute.yaml": strings.Replace(baseRepo["kubernetes/apps/default/echo/app/httproute.yaml"], "echo.", "edited.", 1)})
+	if got := hostname(edited, echo); got != "edited.var-secret-domain" {
+		t.Errorf("after editing the file: hostname %q", got)
+	}
+	added := repo(map[string]string{
+		"kubernetes/apps/default/echo/app/kustomization.yaml": "",
+		"kubernetes/apps/default/echo/app/z.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\n",
+	})
+	r, err := Render(added, echo, RenderOptions{})
+	if err != nil || len(r.Objects) != 2 {
+		t.Errorf("after replacing the kustomization by a generated one: %v objects, err %v", len(r.Objects), err)
+	}
+	original := echo.Object
+	echo.Object = original.DeepCopy()
+	if err := unstructured.SetNestedField(echo.Object.Object, "elsewhere", "spec", "targetNamespace"); err != nil {
+		t.Fatal(err)
+	}
+	r, err = Render(files, echo, RenderOptions{})
+	if err != nil || r.Objects[0].Unstructured.GetNamespace() != "elsewhere" {
+		t.Errorf("after changing the object: %v, err %v", r.Objects[0].ID(), err)
+	}
+	echo.Object = original
+	// And the original still renders from its build.
+	if got := hostname(files, echo); got != "echo.var-secret-domain" {
+		t.Errorf("hostname %q", got)
 	}
 }
 
