@@ -224,7 +224,7 @@ func render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, *bui
 
 		encrypted, err := markDecrypted(res)
 		if err != nil {
-			return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, res.CurId(), origin, err)
+			return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
 		}
 		if encrypted && spec.Decryption == nil && res.GetAnnotations()[decryptAnnotation] != "disabled" {
 			out.Findings = append(out.Findings, Finding{
@@ -238,10 +238,15 @@ func render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, *bui
 			if err != nil {
 				return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
 			}
+			// With no variable at all the controller substitutes nothing.
+			outcome := "it is substituted with an empty string"
+			if len(vars) == 0 && !always {
+				outcome = "it is left as it is, since no variable is defined"
+			}
 			for _, name := range undefined {
 				out.Findings = append(out.Findings, Finding{
 					Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
-					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); it is substituted with an empty string", name),
+					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); %s", name, outcome),
 				})
 			}
 			substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, substituteWith, res,
