@@ -1,0 +1,255 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// DefaultRemote is the remote --push uses when none is named.
+const DefaultRemote = "origin"
+
+// TokenVars are the environment variables a token for HTTPS pushes is read
+// from, first set wins.
+var TokenVars = []string{"GITHUB_TOKEN", "GIT_TOKEN"}
+
+// PushOptions say where a push goes and how it authenticates.
+type PushOptions struct {
+	// Remote is the remote's name (DefaultRemote when empty).
+	Remote string
+	// Branch is the local branch to push to the same name on the remote;
+	// the branch HEAD is on when empty.
+	Branch string
+	// Getenv reads GITHUB_TOKEN, GIT_TOKEN, GIT_USERNAME and SSH_AUTH_SOCK.
+	Getenv func(string) string
+}
+
+// PushTarget is a checked push destination: the remote exists, answers, and
+// accepts the credentials gen found. Resolve it before writing anything, so
+// a bad remote or token fails while the tree is still untouched.
+type PushTarget struct {
+	// Remote is the remote's name.
+	Remote string
+	// URL is the remote's URL with any password removed, for messages.
+	URL string
+	// Branch is the branch pushed.
+	Branch string
+	// Auth says how gen authenticates ("token from GITHUB_TOKEN",
+	// "ssh-agent", "none").
+	Auth string
+
+	auth transport.AuthMethod
+}
+
+// PushError is a push that failed after the commit was made: the commit
+// stays in the local repository and the message says how to retry.
+type PushError struct {
+	Target *PushTarget
+	Commit plumbing.Hash
+	Err    error
+}
+
+func (e *PushError) Error() string {
+	t := e.Target
+	retry := fmt.Sprintf("git push %s %s", t.Remote, t.Branch)
+	short := e.Commit.String()
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	if isRejection(e.Err) {
+		return fmt.Sprintf("the remote %s (%s) rejected the push of %s: %v; commit %s is kept locally: "+
+			"bring the branch up to date (git pull --rebase %s %s) and retry with '%s'",
+			t.Remote, t.URL, t.Branch, e.Err, short, t.Remote, t.Branch, retry)
+	}
+	return fmt.Sprintf("pushing %s to %s (%s): %v; commit %s is kept locally: retry with '%s'",
+		t.Branch, t.Remote, t.URL, e.Err, short, retry)
+}
+
+func (e *PushError) Unwrap() error { return e.Err }
+
+// isRejection tells a refused update (the remote moved, or a hook said no)
+// from a transport failure.
+func isRejection(err error) bool {
+	if errors.Is(err, git.ErrForceNeeded) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"non-fast-forward", "rejected", "pre-receive hook declined", "failed to update ref", "hook declined"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// PushTarget resolves and checks where a push goes: the remote must be
+// configured, reachable and accept the credentials (a listing of its
+// references is fetched). Nothing is pushed.
+func (r *Repo) PushTarget(ctx context.Context, opts PushOptions) (*PushTarget, error) {
+	name := opts.Remote
+	if name == "" {
+		name = DefaultRemote
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	remote, err := r.git.Remote(name)
+	if errors.Is(err, git.ErrRemoteNotFound) {
+		return nil, fmt.Errorf("--push: the repository has no remote %q (%s); add it with 'git remote add %s <url>', or name another with --remote",
+			name, r.remoteNames(), name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--push: reading remote %q: %w", name, err)
+	}
+	urls := remote.Config().URLs
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("--push: remote %q has no URL; set one with 'git remote set-url %s <url>'", name, name)
+	}
+	raw := urls[0]
+	branch := opts.Branch
+	if branch == "" {
+		head, err := r.git.Head()
+		if err != nil {
+			return nil, fmt.Errorf("--push: reading HEAD: %w (make a first commit)", err)
+		}
+		if !head.Name().IsBranch() {
+			return nil, fmt.Errorf("--push: HEAD is detached; check out a branch or pass --branch")
+		}
+		branch = head.Name().Short()
+	}
+	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
+		return nil, fmt.Errorf("--push: %q is not a valid branch name", branch)
+	}
+	auth, how, err := authFor(raw, getenv)
+	if err != nil {
+		return nil, err
+	}
+	t := &PushTarget{Remote: name, URL: redactURL(raw), Branch: branch, Auth: how, auth: auth}
+	if _, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth}); err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return nil, t.explain(err)
+	}
+	return t, nil
+}
+
+// explain turns a transport error from the check into one that says what
+// to do.
+func (t *PushTarget) explain(err error) error {
+	err = trimmed{err}
+	switch {
+	case t.auth != nil && (errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)):
+		return fmt.Errorf("--push: %s (%s) refused the credentials (%s); check that the token is valid and may push to the repository: %w",
+			t.Remote, t.URL, t.Auth, err)
+	case errors.Is(err, transport.ErrAuthenticationRequired):
+		return fmt.Errorf("--push: %s (%s) asks for credentials and gen has %s; set GITHUB_TOKEN or GIT_TOKEN to a token that may push: %w",
+			t.Remote, t.URL, t.Auth, err)
+	case errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("--push: %s (%s) refused the credentials (%s): %w", t.Remote, t.URL, t.Auth, err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("--push: no repository at %s (remote %s); check the URL with 'git remote -v': %w", t.URL, t.Remote, err)
+	}
+	return fmt.Errorf("--push: cannot reach %s (%s): %w", t.Remote, t.URL, err)
+}
+
+// Push pushes the target branch to the branch of the same name on the
+// remote. commit is the commit just made, named in the error when the push
+// fails (the commit stays local either way).
+func (r *Repo) Push(ctx context.Context, t *PushTarget, commit plumbing.Hash) error {
+	ref := plumbing.NewBranchReferenceName(t.Branch)
+	spec := config.RefSpec(ref.String() + ":" + ref.String())
+	err := r.git.PushContext(ctx, &git.PushOptions{
+		RemoteName: t.Remote,
+		RefSpecs:   []config.RefSpec{spec},
+		Auth:       t.auth,
+	})
+	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil
+	}
+	return &PushError{Target: t, Commit: commit, Err: trimmed{err}}
+}
+
+// trimmed drops the trailing newline go-git's transport errors carry.
+type trimmed struct{ error }
+
+func (e trimmed) Error() string { return strings.TrimSpace(e.error.Error()) }
+func (e trimmed) Unwrap() error { return e.error }
+
+// authFor picks credentials by the remote URL's scheme: a token for HTTPS,
+// the ssh-agent for SSH, none for local paths and git://.
+func authFor(raw string, getenv func(string) string) (transport.AuthMethod, string, error) {
+	ep, err := transport.NewEndpoint(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("--push: remote URL %q does not parse: %w", redactURL(raw), err)
+	}
+	switch ep.Protocol {
+	case "http", "https":
+		for _, v := range TokenVars {
+			token := getenv(v)
+			if token == "" {
+				continue
+			}
+			user := ep.User
+			if user == "" {
+				user = getenv("GIT_USERNAME")
+			}
+			if user == "" {
+				// Forges accept any user name with a token; GitHub
+				// documents this one for app and workflow tokens.
+				user = "x-access-token"
+			}
+			return &githttp.BasicAuth{Username: user, Password: token}, "a token from " + v, nil
+		}
+		if ep.Password != "" {
+			return nil, "the password in the remote URL", nil
+		}
+		return nil, "no token (GITHUB_TOKEN and GIT_TOKEN are unset)", nil
+	case "ssh":
+		if getenv("SSH_AUTH_SOCK") == "" {
+			return nil, "", fmt.Errorf("--push: the remote is SSH (%s) and no ssh-agent is running (SSH_AUTH_SOCK is unset); "+
+				"start one and 'ssh-add' your key, or use an HTTPS remote with GITHUB_TOKEN", redactURL(raw))
+		}
+		user := ep.User
+		if user == "" {
+			user = "git"
+		}
+		auth, err := gitssh.NewSSHAgentAuth(user)
+		if err != nil {
+			return nil, "", fmt.Errorf("--push: connecting to the ssh-agent: %w", err)
+		}
+		return auth, "ssh-agent", nil
+	}
+	return nil, "none", nil
+}
+
+// redactURL drops a password from a URL so it never reaches a message.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
+}
+
+func (r *Repo) remoteNames() string {
+	remotes, err := r.git.Remotes()
+	if err != nil || len(remotes) == 0 {
+		return "it has none"
+	}
+	var names []string
+	for _, rm := range remotes {
+		names = append(names, rm.Config().Name)
+	}
+	return "it has " + strings.Join(names, ", ")
+}
