@@ -61,6 +61,7 @@ test)
 	need_git
 	need_age
 	go_tool sops "$SOPS_VERSION" github.com/getsops/sops/v3/cmd/sops
+	"$(dirname "${BASH_SOURCE[0]}")/kube-tools.sh"
 	;;
 bench)
 	need_git
