@@ -69,6 +69,11 @@ is written. Running the same command twice changes nothing.`,
   printf '%s' "$TOKEN" | gen add-app monitoring/grafana --chart oci://ghcr.io/grafana/helm-charts/grafana \
     --chart-version 8.5.0 --values grafana-values.yaml --secret GF_SECURITY_ADMIN_PASSWORD=-
 
+  # In CI: commit on a new branch, push it (token from GITHUB_TOKEN), and write
+  # the pull request's body
+  gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --host whoami \
+    --commit --branch add-whoami --push --pr-body "$RUNNER_TEMP/pr.md"
+
   # Persistent storage, probes and resources
   gen add-app media/jellyfin --image jellyfin/jellyfin:10.10.3 --port 8096 --host jellyfin \
     --persist config=10Gi:/config --probe /health --cpu 500m --memory 2Gi`,

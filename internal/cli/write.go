@@ -89,6 +89,10 @@ type writeFlags struct {
 	Branch string
 	Author string
 	Output outputFormat
+	// Push, Remote and PRBody: see registerPush.
+	Push   bool
+	Remote string
+	PRBody string
 }
 
 func (f *writeFlags) register(fs *pflag.FlagSet) {
@@ -99,6 +103,9 @@ func (f *writeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Author, "author", "", "with --commit: commit author, \"Name <email>\" (default: git config)")
 	f.Output = outputText
 	fs.Var(&f.Output, "output", "what to print: text or json")
+	fs.BoolVar(&f.Push, "push", false, "with --commit: push the branch with git (HTTPS: token from GITHUB_TOKEN or GIT_TOKEN; SSH: the ssh-agent)")
+	fs.StringVar(&f.Remote, "remote", gitops.DefaultRemote, "with --push: the remote to push to")
+	fs.StringVar(&f.PRBody, "pr-body", "", "write a Markdown summary of the change to this file, for a pull request's body")
 }
 
 func (f *writeFlags) check() error {
@@ -110,6 +117,12 @@ func (f *writeFlags) check() error {
 	}
 	if f.DryRun && f.Commit {
 		return usageErrorf("--dry-run and --commit do not go together")
+	}
+	if f.Push && !f.Commit {
+		return usageErrorf("--push needs --commit: gen pushes the commit it makes")
+	}
+	if f.Remote != gitops.DefaultRemote && !f.Push {
+		return usageErrorf("--remote needs --push")
 	}
 	return nil
 }
@@ -139,6 +152,8 @@ type result struct {
 	DryRun  bool     `json:"dryRun"`
 	Changed []string `json:"changed"`
 	Commit  string   `json:"commit,omitempty"`
+	Branch  string   `json:"branch,omitempty"`
+	Pushed  string   `json:"pushed,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
 	Diff    string   `json:"diff,omitempty"`
 }
@@ -151,6 +166,9 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 	}
 	res := result{Title: cs.Title, DryRun: f.DryRun, Changed: cs.Paths(), Notes: cs.Notes}
 	if len(cs.Files) == 0 {
+		if err := writePRBody(f.PRBody, cs, ""); err != nil {
+			return err
+		}
 		if f.Output == outputJSON {
 			return writeJSON(streams, res)
 		}
@@ -160,9 +178,12 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 	if err := env.validate(r, cs); err != nil {
 		return err
 	}
+	var b strings.Builder
+	if err := apply.Diff(&b, r.Files, cs); err != nil {
+		return err
+	}
 	if f.DryRun {
-		var b strings.Builder
-		if err := apply.Diff(&b, r.Files, cs); err != nil {
+		if err := writePRBody(f.PRBody, cs, b.String()); err != nil {
 			return err
 		}
 		if f.Output == outputJSON {
@@ -176,6 +197,7 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 	}
 	var g *gitops.Repo
 	var author gitops.Author
+	var target *gitops.PushTarget
 	if f.Commit {
 		var err error
 		g, err = gitops.Open(r.Root)
@@ -198,19 +220,41 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		if err != nil {
 			return err
 		}
+		if f.Push {
+			// A bad remote or token fails here, before anything is written.
+			if target, err = g.PushTarget(cmd.Context(), gitops.PushOptions{Remote: f.Remote, Branch: f.Branch, Getenv: env.Getenv}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writePRBody(f.PRBody, cs, b.String()); err != nil {
+		return err
 	}
 	if err := apply.NewWriter(r.Root).Apply(cs); err != nil {
 		return err
 	}
+	var pushErr error
 	if f.Commit {
 		h, err := g.Commit(gitops.CommitOptions{Paths: cs.Paths(), Message: commitMessage(cs), Author: author, Branch: f.Branch})
 		if err != nil {
 			return fmt.Errorf("files were written but not committed: %w", err)
 		}
 		res.Commit = h.String()
+		res.Branch = f.Branch
+		if target != nil {
+			res.Branch = target.Branch
+			// The commit stays whatever the push does; the error says how
+			// to retry.
+			if pushErr = g.Push(cmd.Context(), target, h); pushErr == nil {
+				res.Pushed = target.Remote + "/" + target.Branch
+			}
+		}
 	}
 	if f.Output == outputJSON {
-		return writeJSON(streams, res)
+		if err := writeJSON(streams, res); err != nil {
+			return err
+		}
+		return pushErr
 	}
 	for _, p := range cs.Paths() {
 		fmt.Fprintf(streams.Out, "wrote %s\n", filepath.ToSlash(p))
@@ -218,8 +262,11 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 	if res.Commit != "" {
 		fmt.Fprintf(streams.Out, "committed %s: %s\n", res.Commit[:12], cs.Title)
 	}
+	if res.Pushed != "" {
+		fmt.Fprintf(streams.Out, "pushed %s to %s (%s)\n", target.Branch, target.Remote, target.URL)
+	}
 	printNotes(streams, cs)
-	return nil
+	return pushErr
 }
 
 func commitMessage(cs *generator.Changeset) string {
