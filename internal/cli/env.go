@@ -8,6 +8,7 @@ import (
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/secrets"
 	"github.com/gen-gitops/gen/internal/sops"
+	"github.com/gen-gitops/gen/internal/validate"
 )
 
 // Env is what commands take from the process: the environment, and the
@@ -43,7 +44,7 @@ func (e Env) clusterSecretValues(r *repo.Repo) map[string]string {
 
 // validate renders what the change touches the way Flux would.
 func (e Env) validate(r *repo.Repo, cs *generator.Changeset) error {
-	return nil
+	return validate.Changeset(r, cs)
 }
 
 // sealer returns the SOPS encrypter for r. Encryption needs only the

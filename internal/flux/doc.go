@@ -7,8 +7,9 @@
 // Kustomization's own spec fields, kustomize build, postBuild substitution);
 // Affected tells which Kustomizations a set of changed paths can change.
 //
-// Builds go through github.com/fluxcd/pkg/kustomize.Build, which holds one
-// package-level mutex for the duration of every build in the process: Render
-// and Discover may be called from several goroutines, but their kustomize
-// builds run one at a time.
+// Builds use kustomize with the settings of github.com/fluxcd/pkg/kustomize's
+// Build (see kustomizeBuild for the one difference, when kustomize's global
+// schema is reset). One package-level mutex is held for the duration of
+// every build in the process: Render and Discover may be called from several
+// goroutines, but their kustomize builds run one at a time.
 package flux

@@ -313,7 +313,7 @@ func build(files Files, ks *Kustomization) (*built, error) {
 		return nil, fmt.Errorf("rendering %s: writing %q: %w", ks, repoPath(gen.file), err)
 	}
 
-	resMap, err := fluxkustomize.Build(rec, dir)
+	resMap, err := kustomizeBuild(rec, dir, in)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: kustomize build failed: %w", ks, err)
 	}

@@ -1,0 +1,74 @@
+package flux
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRenderChangedMatchesWholeBuild shows that narrowing the root build to
+// the namespace folders holding a change gives, for those folders, exactly
+// the objects of the whole build, and that only touched children render.
+func TestRenderChangedMatchesWholeBuild(t *testing.T) {
+	files := antonFiles(t)
+	changed := []string{"kubernetes/apps/default/kustomization.yaml", "kubernetes/apps/default/echo/app/helmrelease.yaml"}
+	rendered, all, err := RenderChanged(files, nil, changed, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rendered) != 2 {
+		var names []string
+		for _, r := range rendered {
+			names = append(names, r.Kustomization.ID().String())
+		}
+		t.Fatalf("rendered %v, want the root and echo", names)
+	}
+	if rendered[1].Kustomization.Name != "echo" {
+		t.Fatalf("second render is %s", rendered[1].Kustomization.ID())
+	}
+	for _, ks := range all[1:] {
+		if ks.Namespace != "default" {
+			t.Fatalf("narrowed root build yielded %s", ks.ID())
+		}
+	}
+	// The whole root build, restricted to the default folder's objects.
+	roots, err := Discover(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Render(files, roots[0], RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, o := range whole.Objects {
+		if strings.HasPrefix(o.Origin, "kubernetes/apps/default/") || o.Unstructured.GetNamespace() == "default" {
+			want[o.ID()] = string(o.YAML)
+		}
+	}
+	got := map[string]string{}
+	for _, o := range rendered[0].Objects {
+		got[o.ID()] = string(o.YAML)
+	}
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("narrowed build has %d objects, whole build %d for the folder", len(got), len(want))
+	}
+	for id, y := range want {
+		if got[id] != y {
+			t.Fatalf("%s differs:\n--- whole\n%s\n--- narrowed\n%s", id, y, got[id])
+		}
+	}
+}
+
+func TestRenderChangedOutsideAppsBuildsWhole(t *testing.T) {
+	files := antonFiles(t)
+	rendered, all, err := RenderChanged(files, nil, []string{"kubernetes/components/sops/cluster-secrets.sops.yaml"}, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rendered) != 1 {
+		t.Fatalf("rendered %d, want the root only", len(rendered))
+	}
+	if len(all) < 50 {
+		t.Fatalf("a change to a shared component must build the whole root; found %d Kustomizations", len(all))
+	}
+}
