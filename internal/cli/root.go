@@ -63,7 +63,33 @@ commit exactly what it touched (--commit).`,
 		return &UsageError{Err: err}
 	})
 	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env))
+	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env), newOffboardDomainCmd(streams, env))
+	addCompletionExamples(root)
 	return root
+}
+
+// addCompletionExamples gives cobra's completion commands the examples
+// every gen command carries.
+func addCompletionExamples(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = "  source <(gen completion bash)\n  gen completion zsh > \"${fpath[1]}/_gen\"\n  gen completion fish > ~/.config/fish/completions/gen.fish"
+		for _, sh := range c.Commands() {
+			switch sh.Name() {
+			case "bash":
+				sh.Example = "  source <(gen completion bash)"
+			case "zsh":
+				sh.Example = "  gen completion zsh > \"${fpath[1]}/_gen\""
+			case "fish":
+				sh.Example = "  gen completion fish > ~/.config/fish/completions/gen.fish"
+			case "powershell":
+				sh.Example = "  gen completion powershell | Out-String | Invoke-Expression"
+			}
+		}
+	}
 }
 
 func newVersionCmd(streams IO) *cobra.Command {
