@@ -63,6 +63,7 @@ commit exactly what it touched (--commit).`,
 		return &UsageError{Err: err}
 	})
 	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env))
+	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env), newOffboardDomainCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }
