@@ -621,14 +621,14 @@ func (e *domainEdit) missing(what []string, comps []DomainComponent) error {
 		names = append(names, string(c))
 	}
 	return fmt.Errorf("the repository lacks %s; gen found none by content. Onboard without %s with --skip %s and add the domain there by hand",
-		strings.Join(what, ", "), plural(len(comps), "it", "them"), strings.Join(names, ","))
+		strings.Join(what, ", "), itOrThem(len(comps)), strings.Join(names, ","))
 }
 
-func plural(n int, one, many string) string {
+func itOrThem(n int) string {
 	if n == 1 {
-		return one
+		return "it"
 	}
-	return many
+	return "them"
 }
 
 // checkComponents finds every component not skipped and says which are
