@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/schema"
 	"github.com/gen-gitops/gen/scaffolds"
 )
@@ -44,6 +45,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 		"deployment.yaml": map[string]any{"Name": "demo", "Spec": valuesNode(t,
 			"selector:\n  matchLabels:\n    app: demo\ntemplate:\n  metadata:\n    labels:\n      app: demo\n  spec:\n    containers:\n      - name: demo\n        image: nginx\n")},
 		"service.yaml": map[string]any{"Name": "demo", "Port": 80, "TargetPort": "http"},
+		"scratch.yaml": map[string]any{"Namespace": "scratch", "Name": "demo", "Image": "ghcr.io/traefik/whoami:v1.11.0", "Port": 80,
+			"Hosts": []string{"demo.example.org"}, "Gateway": "envoy-external", "GatewayNamespace": "network",
+			"Endpoints": []map[string]string{{"DNSName": "demo.example.org", "Target": "external.example.org"}}},
 	}
 	for _, name := range scaffolds.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -61,12 +65,15 @@ func TestEveryTemplateRenders(t *testing.T) {
 			if strings.Contains(string(out), "\t") {
 				t.Fatalf("%s has a tab", name)
 			}
-			known, err := schema.DecodeYAML(out)
-			if err != nil {
-				t.Fatalf("%s: %v\n%s", name, err, out)
-			}
-			if !known && !strings.Contains(name, "kustomization") {
-				t.Fatalf("%s renders a kind the schema package does not know", name)
+			// A template may render several documents (the scratch manifest).
+			for _, doc := range repo.SplitDocuments(out) {
+				known, err := schema.DecodeYAML(doc)
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", name, err, out)
+				}
+				if !known && !strings.Contains(name, "kustomization") {
+					t.Fatalf("%s renders a kind the schema package does not know", name)
+				}
 			}
 		})
 	}
