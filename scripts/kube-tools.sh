@@ -25,10 +25,10 @@ build() {
 		return
 	fi
 	log "building $name $KUBE_VERSION into $ASSETS (first run only)"
-	local start=$SECONDS
+	local start=$SECONDS tmp="$ASSETS/.$name.$$.tmp"
 	(cd "$ROOT/tools/kube" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-		go build -trimpath -ldflags '-s -w' -o "$ASSETS/.$name.tmp" "$pkg")
-	mv "$ASSETS/.$name.tmp" "$ASSETS/$name"
+		go build -trimpath -ldflags '-s -w' -o "$tmp" "$pkg")
+	mv "$tmp" "$ASSETS/$name"
 	log "built $name in $((SECONDS - start))s"
 }
 
@@ -51,6 +51,13 @@ assets)
 	;;
 install)
 	mkdir -p "$ASSETS"
+	# Two runs at once (two test jobs on a fresh machine) would build twice
+	# on the same cores: the second waits for the first and finds its result.
+	exec 9>"$ASSETS/.lock"
+	if command -v flock >/dev/null 2>&1 && ! flock -n 9; then
+		log "another run is building into $ASSETS; waiting for it"
+		flock 9
+	fi
 	build etcd ./etcd
 	build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 	link_kubectl
