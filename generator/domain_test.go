@@ -91,9 +91,15 @@ func decryptedView(t *testing.T, f fixture, data []byte) []byte {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# decrypted by the test; keys in file order: %s\n", keyOrder(data))
+	var meta struct {
+		Metadata struct{ Name string } `yaml:"metadata"`
+	}
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(&b, "# Secret %s, decrypted by the test; keys in file order: %s\n", meta.Metadata.Name, keyOrder(data))
 	for _, k := range sortedKeys(values) {
-		fmt.Fprintf(&b, "%s: %s\n", k, values[k])
+		fmt.Fprintf(&b, "%s: %q\n", k, values[k])
 	}
 	return []byte(b.String())
 }
