@@ -202,7 +202,7 @@ func checkAntonEcho(t *testing.T, r *Rendered) {
 		t.Errorf("echo lacks %v in namespace default", want)
 	}
 	dns := objectByID(r, "DNSEndpoint default/echo")
-	if dns == nil || !strings.Contains(string(dns.YAML), "dnsName: echo."+Placeholder("SECRET_DOMAIN_THREE")) {
+	if dns == nil || !strings.Contains(string(dns.YAML()), "dnsName: echo."+Placeholder("SECRET_DOMAIN_THREE")) {
 		t.Errorf("the DNSEndpoint does not carry the SECRET_DOMAIN_THREE placeholder")
 	}
 }

@@ -2,7 +2,6 @@ package flux
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 )
 
@@ -20,31 +19,11 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 	if len(roots) == 0 {
 		roots = []string{DefaultRoot}
 	}
-	clean := files.cleaned()
-	var queue []*Kustomization
-	for _, root := range roots {
-		p, ok := cleanRel(root)
-		if !ok || p == "" {
-			return nil, nil, fmt.Errorf("root %q is not a path inside the repository", root)
-		}
-		data, ok := clean[p]
-		if !ok {
-			return nil, nil, fmt.Errorf("reading root %q: file not found in the repository", p)
-		}
-		objs, err := decodeDocuments(data)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading root %q: %w", p, err)
-		}
-		for _, obj := range objs {
-			if !isFluxKustomization(obj) {
-				continue
-			}
-			ks, err := newKustomization(obj, p, DefaultNamespace, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			queue = append(queue, ks)
-		}
+	snap := newSnapshot(files)
+	clean := snap.idx.files
+	queue, err := readRoots(clean, roots)
+	if err != nil {
+		return nil, nil, err
 	}
 	own := SourceRef{Kind: "GitRepository", Name: "flux-system", Namespace: DefaultNamespace}
 	for _, ks := range queue {
@@ -81,9 +60,9 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 		var r *Rendered
 		var err error
 		if ks.Parent == nil {
-			r, err = renderRootPart(files, clean, ks, changed, opts)
+			r, err = renderRootPart(snap, ks, changed, opts)
 		} else {
-			r, _, err = render(files, ks, opts)
+			r, _, err = render(snap, ks, opts)
 		}
 		if err != nil {
 			errs = append(errs, &RenderError{Kustomization: ks, Err: err})
@@ -112,13 +91,14 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 // kustomization only lists them, so the objects built for the kept folders
 // are exactly those the whole build makes for them; a root that cannot be
 // narrowed this way, or whose narrowed build fails, is built whole.
-func renderRootPart(files Files, clean map[string][]byte, ks *Kustomization, changed []string, opts RenderOptions) (*Rendered, error) {
+func renderRootPart(snap *snapshot, ks *Kustomization, changed []string, opts RenderOptions) (*Rendered, error) {
+	clean := snap.idx.files
 	prefix := ks.Path + "/"
 	if ks.Path == "" {
 		prefix = ""
 	}
 	whole := func() (*Rendered, error) {
-		r, _, err := render(files, ks, opts)
+		r, _, err := render(snap, ks, opts)
 		return r, err
 	}
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
@@ -146,7 +126,7 @@ func renderRootPart(files Files, clean map[string][]byte, ks *Kustomization, cha
 		}
 		view[p] = data
 	}
-	r, _, err := render(view, ks, opts)
+	r, _, err := render(newSnapshot(view), ks, opts)
 	if err != nil {
 		return whole()
 	}

@@ -42,12 +42,12 @@ func TestRenderChangedMatchesWholeBuild(t *testing.T) {
 	want := map[string]string{}
 	for _, o := range whole.Objects {
 		if strings.HasPrefix(o.Origin, "kubernetes/apps/default/") || o.Unstructured.GetNamespace() == "default" {
-			want[o.ID()] = string(o.YAML)
+			want[o.ID()] = string(o.YAML())
 		}
 	}
 	got := map[string]string{}
 	for _, o := range rendered[0].Objects {
-		got[o.ID()] = string(o.YAML)
+		got[o.ID()] = string(o.YAML())
 	}
 	if len(got) != len(want) || len(got) == 0 {
 		t.Fatalf("narrowed build has %d objects, whole build %d for the folder", len(got), len(want))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -39,13 +40,196 @@ import (
 // remember the ConfigMaps and Secrets the whole tree renders, which later
 // Render calls use for postBuild.substituteFrom.
 func Discover(files Files, roots []string) ([]*Kustomization, error) {
+	t, err := walkTree(newSnapshot(files), roots, treeOptions{keepBuilds: true})
+	if t == nil {
+		return nil, err
+	}
+	return t.all, err
+}
+
+// treeOptions adjust walkTree.
+type treeOptions struct {
+	render RenderOptions
+	// keepBuilds keeps every build for later renders (Discover).
+	keepBuilds bool
+	// keepRenders keeps every render's output (RenderAll).
+	keepRenders bool
+	// workers is how many Kustomizations are rendered at once; 0 is
+	// GOMAXPROCS.
+	workers int
+	// maxObjects stops the walk once the renders hold more objects; 0 is
+	// no limit.
+	maxObjects int
+}
+
+// tree is what walkTree found.
+type tree struct {
+	all []*Kustomization
+	// rendered holds, in the order of all, each render (nil when the
+	// Kustomization was not rendered); only with keepRenders.
+	rendered []*Rendered
+	errs     []error
+	// truncated is set when maxObjects stopped the walk.
+	truncated bool
+}
+
+// walkTree reads the roots and renders the tree of Kustomizations below
+// them level by level, the Kustomizations of one level at once.
+func walkTree(snap *snapshot, roots []string, opts treeOptions) (*tree, error) {
 	if len(roots) == 0 {
 		roots = []string{DefaultRoot}
 	}
-	clean := files.cleaned()
 	d := &discovery{sources: map[string]*varSource{}, builds: map[*Kustomization]*cacheEntry{}}
-	index := newSnapshotIndex(clean)
+	queue, err := readRoots(snap.idx.files, roots)
+	if err != nil {
+		return nil, err
+	}
 
+	own := SourceRef{Kind: "GitRepository", Name: "flux-system", Namespace: DefaultNamespace}
+	for _, ks := range queue {
+		if ks.SourceRef.Kind == "GitRepository" {
+			own = ks.SourceRef
+			break
+		}
+	}
+
+	seen := map[NamespacedName]bool{}
+	var level []*Kustomization
+	for _, ks := range queue {
+		if seen[ks.ID()] {
+			continue
+		}
+		seen[ks.ID()] = true
+		ks.External = ks.SourceRef != own
+		ks.disc = d
+		level = append(level, ks)
+	}
+
+	workers := opts.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	t := &tree{}
+	renders := map[*Kustomization]*Rendered{}
+	objects := 0
+	for len(level) > 0 {
+		t.all = append(t.all, level...)
+		type result struct {
+			r   *Rendered
+			b   *built
+			err error
+		}
+		results := make([]result, len(level))
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for range min(workers, len(level)) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					r, b, err := render(snap, level[i], opts.render)
+					results[i] = result{r, b, err}
+				}
+			}()
+		}
+		for i, ks := range level {
+			if !ks.External {
+				next <- i
+			}
+		}
+		close(next)
+		wg.Wait()
+
+		var children []*Kustomization
+		for i, ks := range level {
+			if ks.External {
+				continue
+			}
+			res := results[i]
+			if res.err != nil {
+				t.errs = append(t.errs, &RenderError{Kustomization: ks, Err: res.err})
+				continue
+			}
+			if opts.keepBuilds {
+				d.remember(ks, res.b, snap.idx)
+			}
+			ks.inputs = newInputs()
+			ks.inputs.merge(res.r.inputs)
+			d.record(res.r)
+			if opts.keepRenders {
+				renders[ks] = res.r
+			}
+			objects += len(res.r.Objects)
+
+			var mine []*Kustomization
+			for _, o := range res.r.Objects {
+				if !isFluxKustomization(o.Unstructured) {
+					continue
+				}
+				child, err := newKustomization(o.Unstructured, o.Origin, "", ks)
+				if err != nil {
+					t.errs = append(t.errs, &RenderError{Kustomization: ks, Err: err})
+					continue
+				}
+				if seen[child.ID()] {
+					continue
+				}
+				seen[child.ID()] = true
+				child.External = child.SourceRef != own
+				child.disc = d
+				mine = append(mine, child)
+			}
+			sort.Slice(mine, func(a, b int) bool {
+				if mine[a].Namespace != mine[b].Namespace {
+					return mine[a].Namespace < mine[b].Namespace
+				}
+				return mine[a].Name < mine[b].Name
+			})
+			children = append(children, mine...)
+		}
+		if opts.maxObjects > 0 && objects > opts.maxObjects {
+			t.truncated = true
+			break
+		}
+		level = children
+	}
+
+	// A change to the file of a ConfigMap or Secret used for substitution
+	// changes the output of the Kustomizations that use it.
+	for _, ks := range t.all {
+		if ks.inputs == nil {
+			continue
+		}
+		for _, ref := range ks.SubstituteFrom {
+			if src := d.lookup(ref.Kind, ks.Namespace, ref.Name); src != nil && src.origin != "" {
+				ks.inputs.addRead("/" + src.origin)
+			}
+		}
+	}
+
+	if opts.keepRenders {
+		// A Kustomization rendered before a sibling rendered the ConfigMap
+		// or Secret it substitutes from is rendered again, now that every
+		// source is known.
+		for ks, r := range renders {
+			if !d.resolvesAny(ks, r.unresolved) {
+				continue
+			}
+			again, _, err := render(snap, ks, opts.render)
+			if err == nil {
+				renders[ks] = again
+			}
+		}
+		t.rendered = make([]*Rendered, len(t.all))
+		for i, ks := range t.all {
+			t.rendered[i] = renders[ks]
+		}
+	}
+	return t, errors.Join(t.errs...)
+}
+
+// readRoots reads the Flux Kustomizations of the root files.
+func readRoots(clean map[string][]byte, roots []string) ([]*Kustomization, error) {
 	var queue []*Kustomization
 	for _, root := range roots {
 		p, ok := cleanRel(root)
@@ -71,84 +255,7 @@ func Discover(files Files, roots []string) ([]*Kustomization, error) {
 			queue = append(queue, ks)
 		}
 	}
-
-	own := SourceRef{Kind: "GitRepository", Name: "flux-system", Namespace: DefaultNamespace}
-	for _, ks := range queue {
-		if ks.SourceRef.Kind == "GitRepository" {
-			own = ks.SourceRef
-			break
-		}
-	}
-
-	seen := map[NamespacedName]bool{}
-	var unique []*Kustomization
-	for _, ks := range queue {
-		if seen[ks.ID()] {
-			continue
-		}
-		seen[ks.ID()] = true
-		ks.External = ks.SourceRef != own
-		ks.disc = d
-		unique = append(unique, ks)
-	}
-	queue = unique
-
-	var errs []error
-	for i := 0; i < len(queue); i++ {
-		ks := queue[i]
-		if ks.External {
-			continue
-		}
-		r, b, err := render(files, ks, RenderOptions{})
-		if err != nil {
-			errs = append(errs, &RenderError{Kustomization: ks, Err: err})
-			continue
-		}
-		d.remember(ks, b, index)
-		ks.inputs = newInputs()
-		ks.inputs.merge(r.inputs)
-		d.record(r)
-
-		var children []*Kustomization
-		for _, o := range r.Objects {
-			if !isFluxKustomization(o.Unstructured) {
-				continue
-			}
-			child, err := newKustomization(o.Unstructured, o.Origin, "", ks)
-			if err != nil {
-				errs = append(errs, &RenderError{Kustomization: ks, Err: err})
-				continue
-			}
-			if seen[child.ID()] {
-				continue
-			}
-			seen[child.ID()] = true
-			child.External = child.SourceRef != own
-			child.disc = d
-			children = append(children, child)
-		}
-		sort.Slice(children, func(a, b int) bool {
-			if children[a].Namespace != children[b].Namespace {
-				return children[a].Namespace < children[b].Namespace
-			}
-			return children[a].Name < children[b].Name
-		})
-		queue = append(queue, children...)
-	}
-
-	// A change to the file of a ConfigMap or Secret used for substitution
-	// changes the output of the Kustomizations that use it.
-	for _, ks := range queue {
-		if ks.inputs == nil {
-			continue
-		}
-		for _, ref := range ks.SubstituteFrom {
-			if src := d.lookup(ref.Kind, ks.Namespace, ref.Name); src != nil && src.origin != "" {
-				ks.inputs.addRead("/" + src.origin)
-			}
-		}
-	}
-	return queue, errors.Join(errs...)
+	return queue, nil
 }
 
 // RenderError is a Kustomization that Discover could not render.
@@ -244,7 +351,7 @@ func (d *discovery) remember(ks *Kustomization, b *built, index *snapshotIndex) 
 // still holds what that build read and ks's object is unchanged; else nil. A
 // build depends only on what it read through the file system, so the same
 // observations give the same output. It may be called on a nil discovery.
-func (d *discovery) cachedBuild(files Files, ks *Kustomization) *built {
+func (d *discovery) cachedBuild(snap *snapshot, ks *Kustomization) *built {
 	if d == nil {
 		return nil
 	}
@@ -257,7 +364,7 @@ func (d *discovery) cachedBuild(files Files, ks *Kustomization) *built {
 	if object, err := json.Marshal(ks.Object.Object); err != nil || !bytes.Equal(object, entry.object) {
 		return nil
 	}
-	if entry.b.inputs.fingerprint(newSnapshotIndex(files.cleaned())) != entry.fingerprint {
+	if entry.b.inputs.fingerprint(snap.idx) != entry.fingerprint {
 		return nil
 	}
 	return entry.b
@@ -265,6 +372,17 @@ func (d *discovery) cachedBuild(files Files, ks *Kustomization) *built {
 
 func sourceKey(kind, namespace, name string) string {
 	return kind + "/" + namespace + "/" + name
+}
+
+// resolvesAny reports whether any of the given substituteFrom sources of
+// ks is now known.
+func (d *discovery) resolvesAny(ks *Kustomization, refs []SubstituteRef) bool {
+	for _, ref := range refs {
+		if d.lookup(ref.Kind, ks.Namespace, ref.Name) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // lookup returns the rendered ConfigMap or Secret, or nil. It may be called

@@ -169,6 +169,17 @@ func (in *inputs) touches(p string) bool {
 	}
 }
 
+// snapshot is a Files prepared for builds: cleaned paths and an index of
+// its folders, made once and shared by every build from it.
+type snapshot struct {
+	files Files
+	idx   *snapshotIndex
+}
+
+func newSnapshot(files Files) *snapshot {
+	return &snapshot{files: files, idx: newSnapshotIndex(files.cleaned())}
+}
+
 // snapshotIndex tells, for a snapshot, which paths are files and what each
 // directory holds.
 type snapshotIndex struct {

@@ -1,9 +1,7 @@
 package flux
 
 import (
-	"bytes"
 	"fmt"
-	"path"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -11,34 +9,50 @@ import (
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// buildMu serialises kustomize builds: kustomize keeps process-wide state
-// (its OpenAPI schema) that concurrent builds would race on.
-var buildMu sync.Mutex
+// buildMu guards kustomize's process-wide state (its OpenAPI schema): builds
+// that only read it share the lock, a build whose kustomization sets it
+// (openapi: or crds:) holds it alone and restores the built-in schema after.
+var buildMu sync.RWMutex
+
+// schemaReady loads kustomize's built-in schema once, before builds share
+// it: its lazy loading is not safe for concurrent use.
+var schemaReady sync.Once
 
 // kustomizeBuild runs kustomize with the settings kustomize-controller
 // uses (fluxcd/pkg/kustomize.Build): load restrictions off, every plugin
 // disabled, a panic turned into an error.
 //
 // fluxcd/pkg/kustomize.Build also resets kustomize's global OpenAPI schema
-// and reloads the built-in one before every build, which costs about 60 ms
-// a build on this project's reference machine and dominates a repository
-// check. The reset exists so that a kustomization declaring its own schema
-// (`openapi:`) or CRDs (`crds:`) cannot leak them into later builds. Here
-// the reset runs only after a build that read such a kustomization, which
-// keeps the isolation and drops the cost from every other build.
-func kustomizeBuild(fs filesys.FileSystem, dir string, in *inputs) (res resmap.ResMap, err error) {
-	buildMu.Lock()
-	defer buildMu.Unlock()
+// and reloads the built-in one before every build, and runs one build at a
+// time. The reset costs about 60 ms a build on this project's reference
+// machine and dominates a repository check. It exists so that a
+// kustomization declaring its own schema (`openapi:`) or CRDs (`crds:`)
+// cannot leak them into later builds. Here such a build (changesSchema,
+// found by scanRefs before the build) runs alone and resets the schema
+// after itself; every other build only reads the built-in schema and runs
+// alongside the others.
+func kustomizeBuild(fs filesys.FileSystem, dir string, changesSchema bool) (res resmap.ResMap, err error) {
+	schemaReady.Do(func() {
+		buildMu.Lock()
+		defer buildMu.Unlock()
+		openapi.ResetOpenAPI()
+		_ = openapi.Schema()
+		openapi.IsNamespaceScoped(yaml.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"})
+	})
+	if changesSchema {
+		buildMu.Lock()
+		defer buildMu.Unlock()
+		defer openapi.ResetOpenAPI()
+	} else {
+		buildMu.RLock()
+		defer buildMu.RUnlock()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("recovered from kustomize build panic: %v", r)
-		}
-	}()
-	defer func() {
-		if changesSchema(fs, in) {
-			openapi.ResetOpenAPI()
 		}
 	}()
 	k := krusty.MakeKustomizer(&krusty.Options{
@@ -46,29 +60,4 @@ func kustomizeBuild(fs filesys.FileSystem, dir string, in *inputs) (res resmap.R
 		PluginConfig:     kustypes.DisabledPluginConfig(),
 	})
 	return k.Run(fs, dir)
-}
-
-// changesSchema reports whether a build read a kustomization file that
-// sets kustomize's global schema.
-func changesSchema(fs filesys.FileSystem, in *inputs) bool {
-	in.mu.Lock()
-	var files []string
-	for p := range in.read {
-		if isKustomizationFileName(path.Base(p)) {
-			files = append(files, p)
-		}
-	}
-	in.mu.Unlock()
-	for _, p := range files {
-		data, err := fs.ReadFile("/" + p)
-		if err != nil {
-			continue
-		}
-		for _, key := range [][]byte{[]byte("\nopenapi:"), []byte("\ncrds:")} {
-			if bytes.Contains(append([]byte("\n"), data...), key) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -8,7 +8,9 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/envsubst/parse"
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -50,6 +52,8 @@ type Rendered struct {
 	Findings []Finding
 
 	inputs *inputs
+	// unresolved lists the substituteFrom sources not found when rendering.
+	unresolved []SubstituteRef
 }
 
 // Object is one object of a build.
@@ -58,8 +62,6 @@ type Object struct {
 	// as it can be known without keys: SOPS metadata is removed from
 	// encrypted objects (see Encrypted).
 	Unstructured *unstructured.Unstructured
-	// YAML is Unstructured rendered as YAML.
-	YAML []byte
 	// Origin is the repository file the object came from, when kustomize
 	// tracked it; "" for objects made by generators or of unknown origin.
 	Origin string
@@ -67,6 +69,21 @@ type Object struct {
 	// repository. Its values are still the ENC[...] ciphertexts; those under
 	// a Secret's data are base64-encoded so that the object decodes.
 	Encrypted bool
+
+	yamlOnce sync.Once
+	yaml     []byte
+}
+
+// YAML returns Unstructured rendered as YAML, made on the first call.
+func (o *Object) YAML() []byte {
+	o.yamlOnce.Do(func() {
+		doc, err := yaml.Marshal(o.Unstructured.Object)
+		if err != nil {
+			doc = []byte(fmt.Sprintf("# %s: %v\n", o.ID(), err))
+		}
+		o.yaml = doc
+	})
+	return o.yaml
 }
 
 // ID returns "Kind namespace/name" (or "Kind name" when cluster-scoped).
@@ -92,9 +109,26 @@ const (
 	SeverityWarning Severity = "warning"
 )
 
+// Codes of findings.
+const (
+	// FindingUndefinedVar: a ${VAR} without a default that nothing defines.
+	FindingUndefinedVar = "undefined-var"
+	// FindingNoDecryption: an encrypted object in a Kustomization without
+	// spec.decryption.
+	FindingNoDecryption = "no-decryption"
+	// FindingMissingSource: a postBuild.substituteFrom source the
+	// repository does not render.
+	FindingMissingSource = "missing-source"
+)
+
 // Finding is a problem found while rendering that did not stop the build.
 type Finding struct {
 	Severity Severity
+	// Code says what kind of problem it is, for callers that act on some
+	// kinds: one of the Finding* constants.
+	Code string
+	// Var is the variable an undefined-variable finding is about.
+	Var string
 	// Kustomization is the Flux Kustomization being rendered.
 	Kustomization NamespacedName
 	// File is the repository file the problem is in, when known.
@@ -165,19 +199,23 @@ func Placeholder(name string) string {
 // before apply, and the source-controller's artifact filters (.sourceignore
 // and its default exclusions): the snapshot is taken to be the artifact.
 //
-// Render is safe for concurrent use, but builds do not run in parallel:
-// github.com/fluxcd/pkg/kustomize.Build serialises all builds in the process
-// through one package-level mutex (kustomize's builtin OpenAPI data is global
-// and not safe for concurrent builds), and resets that global OpenAPI data
-// around each build. Code elsewhere in the process that uses kustomize's
-// OpenAPI data concurrently with a Render can observe the reset.
+// Render is safe for concurrent use. Builds run in parallel except one whose
+// kustomization sets kustomize's global schema (openapi: or crds:), which
+// runs alone and restores the built-in schema after itself. Code elsewhere
+// in the process that uses kustomize's OpenAPI data concurrently with a
+// Render can observe that reset.
+//
+// A build whose kustomization files refer to anything remote, to a path
+// outside the repository, or to a Helm chart or KRM function to run, is
+// refused with an *UnsafeError before kustomize starts.
 func Render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, error) {
-	r, _, err := render(files, ks, opts)
+	r, _, err := render(newSnapshot(files), ks, opts)
 	return r, err
 }
 
-// render is Render, also returning the build it used.
-func render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, *built, error) {
+// render is Render over a prepared snapshot, also returning the build it
+// used.
+func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *built, error) {
 	if ks == nil {
 		return nil, nil, fmt.Errorf("rendering: no Kustomization given")
 	}
@@ -192,90 +230,148 @@ func render(files Files, ks *Kustomization, opts RenderOptions) (*Rendered, *bui
 		return nil, nil, err
 	}
 
-	b := ks.disc.cachedBuild(files, ks)
+	b := ks.disc.cachedBuild(snap, ks)
 	if b == nil {
-		if b, err = build(files, ks); err != nil {
+		if b, err = build(snap, ks); err != nil {
 			return nil, nil, err
 		}
 	}
-	// Post-processing changes the objects in place: work on a copy, so that
-	// a cached build stays as it was.
-	resMap, keepOrigin, in := b.resMap.DeepCopy(), b.keepOrigin, b.inputs
 
-	out := &Rendered{Kustomization: ks, inputs: in}
+	out := &Rendered{Kustomization: ks, inputs: b.inputs}
 	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
-	always := spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always"
-	// The substitution code reads the variables from the object it is given;
-	// it gets a copy holding the resolved set as spec.postBuild.substitute.
-	substituteWith := unstructured.Unstructured{Object: map[string]any{
-		"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
-	}}
-
-	for _, res := range resMap.Resources() {
-		if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
-			return nil, nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
-		}
-		origin := originOf(res, ks.Path)
-		if !keepOrigin {
-			if err := dropAnnotation(res, originAnnotation); err != nil {
-				return nil, nil, fmt.Errorf("rendering %s: %w", ks, err)
-			}
-		}
-
-		encrypted, err := markDecrypted(res)
+	p := postProcess{
+		ks:         ks,
+		spec:       spec,
+		keepOrigin: b.keepOrigin,
+		vars:       vars,
+		always:     spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always",
+		// The substitution code reads the variables from the object it is
+		// given; it gets one holding the resolved set as
+		// spec.postBuild.substitute.
+		substituteWith: unstructured.Unstructured{Object: map[string]any{
+			"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
+		}},
+	}
+	// The build is not changed: a cached one is reused by later renders.
+	for _, res := range b.resMap.Resources() {
+		o, findings, err := p.object(res)
 		if err != nil {
-			return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
+			return nil, nil, err
 		}
-		if encrypted && spec.Decryption == nil && res.GetAnnotations()[decryptAnnotation] != "disabled" {
-			out.Findings = append(out.Findings, Finding{
-				Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
-				Message: "object is SOPS-encrypted but the Kustomization has no spec.decryption; the controller refuses to apply it",
-			})
-		}
-
-		if spec.PostBuild != nil && !substitutionDisabled(res) {
-			undefined, err := undefinedVars(res, vars)
-			if err != nil {
-				return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
-			}
-			// With no variable at all the controller substitutes nothing.
-			outcome := "it is substituted with an empty string"
-			if len(vars) == 0 && !always {
-				outcome = "it is left as it is, since no variable is defined"
-			}
-			for _, name := range undefined {
-				out.Findings = append(out.Findings, Finding{
-					Severity: SeverityError, Kustomization: ks.ID(), File: origin, Object: resObjectID(res),
-					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); %s", name, outcome),
-				})
-			}
-			substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, substituteWith, res,
-				fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithAlways(always))
-			if err != nil {
-				return nil, nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, resObjectID(res), origin, err)
-			}
-			if substituted != nil {
-				res = substituted
-			}
-		}
-
-		u, err := toUnstructured(res)
-		if err != nil {
-			return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, resObjectID(res), origin, err)
-		}
-		if cm := spec.CommonMetadata; cm != nil {
-			setCommonMetadata(u, cm.Labels, cm.Annotations)
-		}
-		doc, err := yaml.Marshal(u.Object)
-		if err != nil {
-			return nil, nil, fmt.Errorf("rendering %s: %s: %w", ks, objectID(u), err)
-		}
-		out.Objects = append(out.Objects, &Object{Unstructured: u, YAML: doc, Origin: origin, Encrypted: encrypted})
+		out.Findings = append(out.Findings, findings...)
+		out.Objects = append(out.Objects, o)
 	}
 	return out, b, nil
 }
 
-// built is the output of a kustomize build before any post-processing.
+// postProcess is what the controller does to each object of a build:
+// decryption (here: marking), postBuild substitution and common metadata.
+type postProcess struct {
+	ks             *Kustomization
+	spec           kustomizev1.KustomizationSpec
+	keepOrigin     bool
+	vars           map[string]string
+	always         bool
+	substituteWith unstructured.Unstructured
+}
+
+// object post-processes one resource of the build into an Object, without
+// changing res.
+//
+// The controller substitutes variables by writing each object out as YAML,
+// running envsubst over the text and reading the result back through JSON.
+// Text without a "$" passes envsubst unchanged, and the YAML and JSON round
+// trip gives the same object back, except that integers beyond 2^53 lose
+// precision on the way (the JSON step reads numbers as float64). So the round
+// trip runs only for objects holding a "$" or such an integer; every other
+// object is taken from the build as it is, which is most of the cost of a
+// render saved and the same output.
+func (p *postProcess) object(res *resource.Resource) (*Object, []Finding, error) {
+	ks := p.ks
+	if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
+		return nil, nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
+	}
+	origin := originOf(res, ks.Path)
+	id := resObjectID(res)
+	m, err := resourceObject(res)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, id, origin, err)
+	}
+	if !p.keepOrigin {
+		dropMapAnnotation(m, originAnnotation)
+	}
+	encrypted := markMapDecrypted(m, res.GetKind())
+
+	var findings []Finding
+	if encrypted && p.spec.Decryption == nil && res.GetAnnotations()[decryptAnnotation] != "disabled" {
+		findings = append(findings, Finding{
+			Severity: SeverityError, Code: FindingNoDecryption, Kustomization: ks.ID(), File: origin, Object: id,
+			Message: "object is SOPS-encrypted but the Kustomization has no spec.decryption; the controller refuses to apply it",
+		})
+	}
+
+	if p.spec.PostBuild != nil && !substitutionDisabled(res) {
+		scan := scanStrings(m)
+		if scan.varRef {
+			undefined, err := undefinedVars(m, p.vars)
+			if err != nil {
+				return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, id, origin, err)
+			}
+			// With no variable at all the controller substitutes nothing.
+			outcome := "it is substituted with an empty string"
+			if len(p.vars) == 0 && !p.always {
+				outcome = "it is left as it is, since no variable is defined"
+			}
+			for _, name := range undefined {
+				findings = append(findings, Finding{
+					Severity: SeverityError, Code: FindingUndefinedVar, Var: name, Kustomization: ks.ID(), File: origin, Object: id,
+					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); %s", name, outcome),
+				})
+			}
+		}
+		if (len(p.vars) > 0 || p.always) && (scan.dollar || hasLargeInt(m)) {
+			if m, err = p.substitute(res); err != nil {
+				return nil, nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, id, origin, err)
+			}
+		}
+	}
+
+	u := &unstructured.Unstructured{Object: m}
+	if cm := p.spec.CommonMetadata; cm != nil {
+		setCommonMetadata(u, cm.Labels, cm.Annotations)
+	}
+	return &Object{Unstructured: u, Origin: origin, Encrypted: encrypted}, findings, nil
+}
+
+// substitute runs the controller's own substitution on a copy of res, after
+// the same preparation object applies to the map, and returns the result.
+func (p *postProcess) substitute(res *resource.Resource) (map[string]any, error) {
+	res = res.DeepCopy()
+	if !p.keepOrigin {
+		if err := dropAnnotation(res, originAnnotation); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := markDecrypted(res); err != nil {
+		return nil, err
+	}
+	substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, p.substituteWith, res,
+		fluxkustomize.SubstituteWithDryRun(true), fluxkustomize.SubstituteWithAlways(p.always))
+	if err != nil {
+		return nil, err
+	}
+	if substituted != nil {
+		res = substituted
+	}
+	u, err := toUnstructured(res)
+	if err != nil {
+		return nil, err
+	}
+	return u.Object, nil
+}
+
+// built is the output of a kustomize build before any post-processing. It
+// is never changed after the build.
 type built struct {
 	resMap resmap.ResMap
 	// keepOrigin is true when the kustomization asked for origin annotations.
@@ -285,8 +381,8 @@ type built struct {
 }
 
 // build generates the kustomization of ks's folder and runs kustomize.
-func build(files Files, ks *Kustomization) (*built, error) {
-	fs := files.FS()
+func build(snap *snapshot, ks *Kustomization) (*built, error) {
+	fs := newMemFS(snap.idx)
 	in := newInputs()
 	rec := recordingFS{FileSystem: fs, in: in}
 	dir := "/" + ks.Path
@@ -312,8 +408,14 @@ func build(files Files, ks *Kustomization) (*built, error) {
 	if err := fs.WriteFile(gen.file, manifest); err != nil {
 		return nil, fmt.Errorf("rendering %s: writing %q: %w", ks, repoPath(gen.file), err)
 	}
+	// Nothing that kustomize would fetch, execute or read outside the
+	// repository reaches it: such a build is refused before it starts.
+	scan := scanRefs(rec, dir)
+	if len(scan.problems) > 0 {
+		return nil, fmt.Errorf("rendering %s: %w", ks, &UnsafeError{Problems: scan.problems})
+	}
 
-	resMap, err := kustomizeBuild(rec, dir, in)
+	resMap, err := kustomizeBuild(rec, dir, scan.changesSchema)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: kustomize build failed: %w", ks, err)
 	}
@@ -407,11 +509,7 @@ func substitutionDisabled(res *resource.Resource) bool {
 
 // undefinedVars returns, sorted, the variables res uses without a default
 // that vars does not define. Comments are not looked at.
-func undefinedVars(res *resource.Resource, vars map[string]string) ([]string, error) {
-	m, err := res.Map()
-	if err != nil {
-		return nil, err
-	}
+func undefinedVars(m map[string]any, vars map[string]string) ([]string, error) {
 	doc, err := yaml.Marshal(m)
 	if err != nil {
 		return nil, err
@@ -490,6 +588,7 @@ func resolveVars(ks *Kustomization, postBuild bool, opts RenderOptions, out *Ren
 	for _, ref := range ks.SubstituteFrom {
 		src := ks.disc.lookup(ref.Kind, ks.Namespace, ref.Name)
 		if src == nil {
+			out.unresolved = append(out.unresolved, ref)
 			if !ref.Optional {
 				missing = append(missing, ref)
 			}
@@ -527,7 +626,7 @@ func resolveVars(ks *Kustomization, postBuild bool, opts RenderOptions, out *Ren
 	if ks.disc != nil && len(missing) > 0 && len(opts.Vars) == 0 && len(opts.Names) == 0 {
 		for _, ref := range missing {
 			out.Findings = append(out.Findings, Finding{
-				Severity: SeverityWarning, Kustomization: ks.ID(), File: ks.SourceFile,
+				Severity: SeverityWarning, Code: FindingMissingSource, Kustomization: ks.ID(), File: ks.SourceFile,
 				Message: fmt.Sprintf("postBuild.substituteFrom %s %s/%s is not rendered by any Kustomization of this repository; its variables are unknown", ref.Kind, ks.Namespace, ref.Name),
 			})
 		}

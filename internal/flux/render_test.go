@@ -337,7 +337,7 @@ func TestRender(t *testing.T) {
 				if o.Origin != "kubernetes/apps/default/echo/app/httproute.yaml" {
 					t.Errorf("origin %q", o.Origin)
 				}
-				if strings.Contains(string(o.YAML), "config.kubernetes.io/origin") {
+				if strings.Contains(string(o.YAML()), "config.kubernetes.io/origin") {
 					t.Error("the origin annotation was not removed")
 				}
 			},
@@ -348,8 +348,8 @@ func TestRender(t *testing.T) {
 			opts:    RenderOptions{Vars: map[string]string{"SECRET_DOMAIN": "example.org"}},
 			objects: []string{"HTTPRoute default/echo"},
 			check: func(t *testing.T, r *Rendered) {
-				if !strings.Contains(string(r.Objects[0].YAML), "echo.example.org") {
-					t.Errorf("value not substituted:\n%s", r.Objects[0].YAML)
+				if !strings.Contains(string(r.Objects[0].YAML()), "echo.example.org") {
+					t.Errorf("value not substituted:\n%s", r.Objects[0].YAML())
 				}
 			},
 		},
@@ -373,8 +373,8 @@ func TestRender(t *testing.T) {
 			},
 			opts: RenderOptions{Names: []string{"SECRET_DOMAIN_TWO"}},
 			check: func(t *testing.T, r *Rendered) {
-				if !strings.Contains(string(r.Objects[0].YAML), "echo.var-secret-domain-two") {
-					t.Errorf("placeholder missing:\n%s", r.Objects[0].YAML)
+				if !strings.Contains(string(r.Objects[0].YAML()), "echo.var-secret-domain-two") {
+					t.Errorf("placeholder missing:\n%s", r.Objects[0].YAML())
 				}
 			},
 		},
@@ -399,8 +399,8 @@ data:
 				if got := str(t, r.Objects[1].Unstructured, "data", "run.sh"); got != "echo ${HOME} ${SECRET_DOMAIN}" {
 					t.Errorf("disabled object was substituted: %q", got)
 				}
-				if !strings.Contains(string(r.Objects[0].YAML), "echo.inline.example") {
-					t.Errorf("inline value not used:\n%s", r.Objects[0].YAML)
+				if !strings.Contains(string(r.Objects[0].YAML()), "echo.inline.example") {
+					t.Errorf("inline value not used:\n%s", r.Objects[0].YAML())
 				}
 			},
 		},
@@ -412,8 +412,8 @@ data:
 					"  postBuild:\n    substituteFrom:\n      - name: cluster-secrets\n        kind: Secret\n      - name: cluster-settings\n        kind: ConfigMap\n", "", 1),
 			},
 			check: func(t *testing.T, r *Rendered) {
-				if !strings.Contains(string(r.Objects[0].YAML), "echo.${SECRET_DOMAIN}") {
-					t.Errorf("substituted without postBuild:\n%s", r.Objects[0].YAML)
+				if !strings.Contains(string(r.Objects[0].YAML()), "echo.${SECRET_DOMAIN}") {
+					t.Errorf("substituted without postBuild:\n%s", r.Objects[0].YAML())
 				}
 			},
 		},
@@ -427,8 +427,8 @@ data:
 				"kubernetes/apps/default/echo/app/httproute.yaml": strings.Replace(baseRepo["kubernetes/apps/default/echo/app/httproute.yaml"], "${SECRET_DOMAIN}", "${DOMAIN:=example.org}", 1),
 			},
 			check: func(t *testing.T, r *Rendered) {
-				if !strings.Contains(string(r.Objects[0].YAML), "echo.example.org") {
-					t.Errorf("default not applied:\n%s", r.Objects[0].YAML)
+				if !strings.Contains(string(r.Objects[0].YAML()), "echo.example.org") {
+					t.Errorf("default not applied:\n%s", r.Objects[0].YAML())
 				}
 			},
 		},
@@ -600,8 +600,8 @@ func TestRenderWithoutDiscover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Findings) != 0 || !strings.Contains(string(r.Objects[0].YAML), "echo.example.org") {
-		t.Errorf("findings %v, output:\n%s", r.Findings, r.Objects[0].YAML)
+	if len(r.Findings) != 0 || !strings.Contains(string(r.Objects[0].YAML()), "echo.example.org") {
+		t.Errorf("findings %v, output:\n%s", r.Findings, r.Objects[0].YAML())
 	}
 	r, err = Render(files, ks, RenderOptions{})
 	if err != nil {
