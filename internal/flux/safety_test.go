@@ -45,7 +45,7 @@ func TestUnsafeReferencesAreRefused(t *testing.T) {
 // components: a remote base two levels down is refused too.
 func TestUnsafeReferencesInReachedKustomizations(t *testing.T) {
 	files := repo(map[string]string{
-		"kubernetes/apps/default/echo/app/kustomization.yaml": "resources:\n  - ./base\n",
+		"kubernetes/apps/default/echo/app/kustomization.yaml":      "resources:\n  - ./base\n",
 		"kubernetes/apps/default/echo/app/base/kustomization.yaml": "resources:\n  - https://example.com/x.yaml\n",
 	})
 	_, err := Discover(files, nil)
