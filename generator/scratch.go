@@ -1,0 +1,149 @@
+package generator
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gen-gitops/gen/internal/repo"
+	"github.com/gen-gitops/gen/scaffolds"
+)
+
+// ScratchOptions are the inputs of Scratch.
+type ScratchOptions struct {
+	// Name is the app's name, the value of its scratch.app label.
+	Name string
+	// Image is the container image.
+	Image string
+	// Port is the container and Service port (default 80).
+	Port int
+	// Hosts are hostnames: a full hostname, or (inside a repository) a
+	// name on the primary domain.
+	Hosts []string
+	// Gateway is "external" (default) or "internal".
+	Gateway string
+	// Namespace is where scratch apps run (default scratch).
+	Namespace string
+}
+
+// ScratchEndpoint is one DNS record of a scratch app.
+type ScratchEndpoint struct {
+	DNSName string
+	Target  string
+}
+
+// ScratchManifest is a rendered scratch app.
+type ScratchManifest struct {
+	// YAML is the manifest: Namespace, Deployment, Service, and with
+	// hostnames an HTTPRoute and, for domains the gateway does not publish,
+	// a DNSEndpoint.
+	YAML []byte
+	// Hosts are the literal hostnames.
+	Hosts []string
+	// Notes are messages for the user.
+	Notes []string
+}
+
+// Validate checks the options alone.
+func (o *ScratchOptions) Validate() error {
+	if errs := validation.IsDNS1123Label(o.Name); len(errs) > 0 {
+		return fmt.Errorf("app name %q is not a valid DNS-1123 label: %s", o.Name, strings.Join(errs, "; "))
+	}
+	if o.Namespace == "" {
+		o.Namespace = DefaultScratchNamespace
+	}
+	if errs := validation.IsDNS1123Label(o.Namespace); len(errs) > 0 {
+		return fmt.Errorf("--namespace %q is not a valid DNS-1123 label: %s", o.Namespace, strings.Join(errs, "; "))
+	}
+	if o.Image == "" {
+		return fmt.Errorf("--image is required")
+	}
+	if _, err := reference.ParseNormalizedNamed(o.Image); err != nil {
+		return fmt.Errorf("--image %q does not parse as an image reference: %v", o.Image, err)
+	}
+	if o.Port == 0 {
+		o.Port = 80
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return fmt.Errorf("--port %d is out of range 1-65535", o.Port)
+	}
+	if o.Gateway == "" {
+		o.Gateway = "external"
+	}
+	if o.Gateway != "external" && o.Gateway != "internal" {
+		return fmt.Errorf("--gateway %q: want external or internal", o.Gateway)
+	}
+	return nil
+}
+
+// Scratch renders the manifest of a scratch app: every object labelled
+// scratch.app=<name>, literal hostnames (kubectl applies it, nothing
+// substitutes variables). With a repository (r may be nil) hostnames are
+// resolved against its domains and gateways, and a DNSEndpoint is written
+// only for hostnames the gateway does not publish; without one every
+// hostname must be complete and gets a DNSEndpoint to external.<domain>.
+func Scratch(r *repo.Repo, o ScratchOptions) (*ScratchManifest, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	m := &ScratchManifest{}
+	gateway, gatewayNS, prefix := "envoy-"+o.Gateway, "network", "external."
+	if r != nil && len(o.Hosts) > 0 {
+		gw, ok := r.Gateway(gateway)
+		if !ok {
+			m.Notes = append(m.Notes, fmt.Sprintf("the repository declares no Gateway %s; the route names it anyway", gateway))
+		} else {
+			gatewayNS = gw.Namespace
+			if gw.Target != "" {
+				prefix = targetPrefix(gw.Target)
+			}
+		}
+	}
+	var eps []ScratchEndpoint
+	for _, h := range o.Hosts {
+		if r == nil {
+			h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
+			if !strings.Contains(h, ".") {
+				return nil, fmt.Errorf("--host %q: outside a repository gen does not know the domain; give the full hostname, or --repo", h)
+			}
+			if errs := validation.IsDNS1123Subdomain(strings.ReplaceAll(h, "*", "x")); len(errs) > 0 {
+				return nil, fmt.Errorf("--host %q is not a valid hostname: %s", h, strings.Join(errs, "; "))
+			}
+			m.Hosts = append(m.Hosts, h)
+			_, domain, _ := strings.Cut(h, ".")
+			eps = append(eps, ScratchEndpoint{DNSName: h, Target: prefix + domain})
+			continue
+		}
+		host, err := ResolveHost(r, h)
+		if err != nil {
+			return nil, err
+		}
+		if host.Domain.Value == "" {
+			return nil, fmt.Errorf("--host %q: the value of %s is unknown without the age key; pass --domain %s=<domain>, or set SOPS_AGE_KEY_FILE so gen can read cluster-secrets",
+				h, host.Domain.Var, host.Domain.Var)
+		}
+		lit := host.Literal()
+		m.Hosts = append(m.Hosts, lit)
+		if !host.Domain.Primary {
+			eps = append(eps, ScratchEndpoint{DNSName: lit, Target: prefix + host.Domain.Value})
+		}
+	}
+	if r == nil && len(eps) > 0 {
+		m.Notes = append(m.Notes, "outside a repository gen cannot tell which domain the gateway publishes: every hostname got a DNSEndpoint record")
+	}
+	set := scaffolds.Set{}
+	if r != nil {
+		set = Scaffolds(r)
+	}
+	out, err := set.Render("scratch.yaml", map[string]any{
+		"Namespace": o.Namespace, "Name": o.Name, "Image": o.Image, "Port": o.Port,
+		"Hosts": m.Hosts, "Gateway": gateway, "GatewayNamespace": gatewayNS, "Endpoints": eps,
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.YAML = out
+	return m, nil
+}

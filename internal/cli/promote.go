@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/live"
+	"github.com/gen-gitops/gen/internal/secrets"
+)
+
+// promoteMode is the --mode flag.
+type promoteMode generator.PromoteMode
+
+func (m *promoteMode) String() string { return string(*m) }
+func (m *promoteMode) Type() string   { return "helm|raw" }
+func (m *promoteMode) Set(s string) error {
+	switch generator.PromoteMode(s) {
+	case generator.PromoteHelm, generator.PromoteRaw:
+		*m = promoteMode(s)
+		return nil
+	}
+	return fmt.Errorf("want helm or raw")
+}
+
+type promoteFlags struct {
+	writeFlags
+	kubeFlags
+	File     string
+	Selector string
+	Mode     promoteMode
+	To       string
+	Name     string
+}
+
+func newPromoteCmd(streams IO, env Env) *cobra.Command {
+	f := &promoteFlags{Mode: promoteMode(generator.PromoteHelm)}
+	cmd := &cobra.Command{
+		Use:   "promote [<namespace>/]<app>",
+		Short: "Turn a scratch app into a Flux app of the repository",
+		Long: `promote reads a scratch app from the cluster (or, with -f, from a manifest:
+the file you applied, or what 'kubectl get -o yaml' printed) and writes a
+Flux app that runs the same thing. It collects the objects labelled
+scratch.app=<app> (or --selector) plus the ConfigMaps, Secrets and PVCs
+their pods reference, and cleans them of what the server added.
+
+--mode helm (default) turns the Deployment into an app-template HelmRelease
+whose values reproduce the pod (image, command, args, env, envFrom, ports,
+resources, probes, security contexts, volumes and mounts, replicas,
+strategy), the Service into service: values and the HTTPRoute into route:
+values. Whatever app-template cannot express stays a manifest beside it and
+is listed. --mode raw writes the cleaned manifests.
+
+Literal hostnames become the repository's ${SECRET_DOMAIN*} variables; a
+DNSEndpoint is kept only for secondary domains; Secrets are written
+encrypted by .sops.yaml and never printed. The change goes through the same
+validation, --dry-run diff, all-or-nothing write and --commit as add-app.
+Afterwards gen prints the command that deletes the scratch objects, which
+must run before Flux applies the new app.`,
+		Example: `  # from the cluster, as an app-template HelmRelease in namespace default
+  gen promote hello --dry-run
+
+  # from what kubectl printed, as plain manifests, renamed, into namespace tools
+  kubectl get -n scratch deploy,svc,httproute,dnsendpoint -l scratch.app=paste -o yaml > paste.yaml
+  gen promote paste -f paste.yaml --mode raw --to tools --name pastebin --commit`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := f.options(args[0])
+			if err != nil {
+				return err
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			r, err := f.load(env)
+			if err != nil {
+				return err
+			}
+			objs, notes, err := f.read(cmd.Context(), env, streams.In, opts)
+			if err != nil {
+				return err
+			}
+			opts.Objects = objs
+			ids, _ := env.identities()
+			if s, err := secrets.NewSealer(r, ids); err == nil {
+				opts.Sealer = s
+			}
+			pr, err := generator.Promote(r, opts)
+			if err != nil {
+				return err
+			}
+			cs := pr.Changeset
+			cs.Notes = append(notes, cs.Notes...)
+			for _, k := range pr.KeptRaw {
+				cs.Note("kept as a manifest: %s", k)
+			}
+			if f.Output == outputJSON {
+				cs.Note("before Flux applies it, delete the scratch objects: %s (%s)", pr.Teardown, strings.Join(pr.Reasons, "; "))
+			}
+			if err := runChangeset(cmd, streams, env, &f.writeFlags, r, cs); err != nil {
+				return err
+			}
+			if f.Output != outputJSON {
+				printHandoff(streams, opts, pr, f.DryRun)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	f.writeFlags.register(fl)
+	f.kubeFlags.register(fl)
+	fl.StringVarP(&f.File, "file", "f", "", "read the objects from this manifest (- for stdin) instead of the cluster")
+	fl.StringVarP(&f.Selector, "selector", "l", "", "label selector of the app's objects (default scratch.app=<app>)")
+	fl.Var(&f.Mode, "mode", "helm (app-template HelmRelease) or raw (plain manifests)")
+	fl.StringVar(&f.To, "to", "default", "namespace of the Flux app in the repository")
+	fl.StringVar(&f.Name, "name", "", "name of the Flux app (default: the scratch app's)")
+	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"helm", "raw"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// options turns the argument and flags into promote options; errors are
+// usage errors.
+func (f *promoteFlags) options(arg string) (generator.PromoteOptions, error) {
+	ns, app := generator.DefaultScratchNamespace, arg
+	if a, b, ok := strings.Cut(arg, "/"); ok {
+		ns, app = a, b
+	}
+	if ns == "" || app == "" || strings.Contains(app, "/") {
+		return generator.PromoteOptions{}, usageErrorf("%q: want <app> or <namespace>/<app>, e.g. scratch/hello", arg)
+	}
+	opts := generator.PromoteOptions{
+		SourceNamespace: ns, App: app, Selector: f.Selector, Mode: generator.PromoteMode(f.Mode),
+		Namespace: f.To, Name: f.Name, FromFile: f.File,
+	}
+	if f.File != "" && (f.Kubeconfig != "" || f.Context != "") {
+		return opts, usageErrorf("-f reads a manifest, --kubeconfig and --context a cluster: pick one")
+	}
+	if err := generator.ValidatePromote(opts); err != nil {
+		return opts, &UsageError{Err: err}
+	}
+	return opts, nil
+}
+
+// read gets the app's objects from the manifest or the cluster.
+func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts generator.PromoteOptions) ([]*unstructured.Unstructured, []string, error) {
+	if f.File != "" {
+		var data []byte
+		var err error
+		if f.File == "-" {
+			data, err = io.ReadAll(io.LimitReader(in, 16<<20+1))
+		} else {
+			data, err = os.ReadFile(f.File)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading -f %q: %w", f.File, err)
+		}
+		objs, err := live.ReadManifest(f.File, data)
+		return objs, nil, err
+	}
+	c, err := f.connect(ctx, env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.CheckNamespace(ctx, opts.SourceNamespace); err != nil {
+		return nil, nil, err
+	}
+	selector := opts.Selector
+	if selector == "" {
+		selector = generator.SelectorFor(opts.App)
+	}
+	sel, err := c.ListSelected(ctx, opts.SourceNamespace, selector)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs := sel.Objects
+	have := map[string]bool{}
+	for _, o := range objs {
+		have[o.GetKind()+"/"+o.GetName()] = true
+	}
+	for _, ref := range generator.References(objs) {
+		if have[ref.Kind+"/"+ref.Name] {
+			continue
+		}
+		o, err := c.Get(ctx, ref.GroupKind(), opts.SourceNamespace, ref.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if o != nil {
+			objs = append(objs, o)
+		}
+	}
+	return objs, sel.Notes, nil
+}
+
+// printHandoff tells the user what to do once the files are written.
+func printHandoff(streams IO, opts generator.PromoteOptions, pr *generator.Promotion, dryRun bool) {
+	when := "Before Flux applies it"
+	if dryRun {
+		when = "Once written, and before Flux applies it"
+	}
+	fmt.Fprintf(streams.ErrOut, "\n%s, delete the scratch app:\n  %s\n", when, pr.Teardown)
+	if opts.Selector == "" || opts.Selector == generator.SelectorFor(opts.App) {
+		fmt.Fprintf(streams.ErrOut, "  (or: gen scratch rm %s -n %s)\n", opts.App, opts.SourceNamespace)
+	}
+	fmt.Fprintln(streams.ErrOut, "because:")
+	for _, r := range pr.Reasons {
+		fmt.Fprintf(streams.ErrOut, "  - %s\n", r)
+	}
+}
