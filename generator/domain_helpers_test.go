@@ -53,7 +53,9 @@ func (s *testStore) rule(path string) error {
 	return err
 }
 
-func (s *testStore) Seal(path string, plain []byte) ([]byte, error) { return s.sealer.Seal(path, plain) }
+func (s *testStore) Seal(path string, plain []byte) ([]byte, error) {
+	return s.sealer.Seal(path, plain)
+}
 
 func (s *testStore) Values(path string, data []byte) (map[string]string, error) {
 	if err := s.rule(path); err != nil {

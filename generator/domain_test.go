@@ -156,7 +156,7 @@ func checkFluxBuilds(t *testing.T, r *repo.Repo, files map[string][]byte, change
 			}
 		}
 		for _, o := range rd.Objects {
-			if bytes.Contains(o.YAML, []byte(placeholder)) {
+			if bytes.Contains(o.YAML(), []byte(placeholder)) {
 				seen++
 			}
 		}

@@ -217,6 +217,26 @@ func SetSecret(r *repo.Repo, o SecretSetOptions) (*Changeset, error) {
 		}
 		if !bytes.Equal(out, old) {
 			cs.AddSensitive(sf.Path, out)
+			had := map[string]bool{}
+			for _, k := range SecretKeys(old) {
+				had[k] = true
+			}
+			var added, replaced []string
+			for _, kv := range o.Values {
+				if had[kv.Key] {
+					replaced = append(replaced, kv.Key)
+				} else {
+					added = append(added, kv.Key)
+				}
+			}
+			// The diff redacts values, so a replaced value shows no change
+			// there: say which keys change, never how.
+			if len(replaced) > 0 {
+				cs.Note("%s: sets %s (replacing the old %s)", sf.Path, strings.Join(replaced, ", "), valuesWord(len(replaced)))
+			}
+			if len(added) > 0 {
+				cs.Note("%s: adds %s", sf.Path, strings.Join(added, ", "))
+			}
 		}
 	} else {
 		data := newMap()
@@ -250,6 +270,13 @@ func SetSecret(r *repo.Repo, o SecretSetOptions) (*Changeset, error) {
 		return nil, err
 	}
 	return cs, nil
+}
+
+func valuesWord(n int) string {
+	if n == 1 {
+		return "value"
+	}
+	return "values"
 }
 
 func keyList(kvs []KV) string {
