@@ -66,7 +66,6 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env), newOffboardDomainCmd(streams, env))
 	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	root.AddCommand(newInitCmd(streams, env))
-	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }
