@@ -33,3 +33,15 @@ plain="$work/home-ops/kubernetes/apps/default/bench-secret.sops.yaml"
 printf -- 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: bench\nstringData:\n  TOKEN: hunter2\n' > "$plain.plain"
 hyperfine --warmup 3 --runs "$RUNS" --style basic \
 	"cd $work/home-ops && SOPS_AGE_KEY_FILE=$key sops --encrypt --filename-override kubernetes/apps/default/bench-secret.sops.yaml $plain.plain > /dev/null"
+
+section "Editing one key of an encrypted Secret in place (whole process): sops set vs gen secret set (validation included)"
+go test -run '^$' -bench 'SetSecret|OnboardDomain' -benchtime 50x -count 1 ./generator | grep -E '^Benchmark'
+tunnel=kubernetes/apps/network/cloudflare-tunnel/app/secret.sops.yaml
+cat > "$work/sops-set.sh" <<SH
+cd $work/home-ops && exec sops set $tunnel '["stringData"]["TUNNEL_TOKEN"]' "\"t-\$(date +%N)\""
+SH
+cat > "$work/gen-set.sh" <<SH
+exec $GEN secret set network/cloudflare-tunnel --repo $work/home-ops TUNNEL_TOKEN=t-\$(date +%N) >/dev/null 2>&1
+SH
+hyperfine --warmup 3 --runs "$RUNS" --style basic \
+	"SOPS_AGE_KEY_FILE=$key sh $work/sops-set.sh" "SOPS_AGE_KEY_FILE=$key sh $work/gen-set.sh"
