@@ -1,0 +1,779 @@
+package check
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gen-gitops/gen/internal/flux"
+	"github.com/gen-gitops/gen/internal/sops"
+)
+
+// contract applies the repository's own rules to the rendered tree, the
+// model and the files.
+func (c *checker) contract() {
+	c.pathEscapes()
+	c.registration()
+	c.dependsOn()
+	c.charts()
+	c.secrets()
+	c.sopsFiles()
+	c.routes()
+}
+
+// pathEscapes reports spec.path values that climb above the root: the
+// controller stops them at the root, so the path is not what it says.
+func (c *checker) pathEscapes() {
+	for _, ks := range c.tree.Kustomizations {
+		if p := specPath(ks); escapesRoot(p) {
+			c.add(c.ksFinding(RulePathEscape, ks, "spec.path", "spec.path %q leaves the repository", p))
+		}
+	}
+}
+
+// registration reports app folders whose ks.yaml the namespace
+// kustomization does not list.
+func (c *checker) registration() {
+	if c.model == nil {
+		return
+	}
+	for _, nsName := range c.model.NamespaceNames() {
+		ns := c.model.Namespaces[nsName]
+		var names []string
+		for name := range ns.Apps {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			app := ns.Apps[name]
+			if app.Registered || app.KS == "" {
+				continue
+			}
+			f := newFinding(RuleUnregisteredApp, app.KS, c.lines.docLine(app.KS, "Kustomization", ""),
+				"app %s/%s: %s does not list ./%s/ks.yaml, so Flux never deploys it", nsName, name, ns.Kustomization, name)
+			f.Fix = fmt.Sprintf("add `- ./%s/ks.yaml` to the resources of %s", name, ns.Kustomization)
+			c.add(f)
+		}
+	}
+}
+
+// provider is a Kustomization that some kind of resource needs deployed
+// first.
+type provider struct {
+	ks   *flux.Kustomization
+	what string
+}
+
+// dependsOn checks every Kustomization's dependsOn against the rule table
+// and against the Kustomizations that exist.
+func (c *checker) dependsOn() {
+	byID := c.kustomizationsByID()
+	if !c.tree.Truncated {
+		for _, ks := range c.tree.Kustomizations {
+			for i, dep := range ks.DependsOn {
+				if byID[dep] == nil {
+					c.add(c.ksFinding(RuleDependsOnUnknown, ks, fmt.Sprintf("spec.dependsOn[%d]", i),
+						"dependsOn %s: no Kustomization of that namespace and name exists, so Flux waits for it forever", dep))
+				}
+			}
+		}
+	}
+
+	gateways := c.gatewayOwners()
+	table := []struct {
+		match    func(u *unstructured.Unstructured) bool
+		what     string
+		provider func() *flux.Kustomization
+	}{
+		{func(u *unstructured.Unstructured) bool {
+			return u.GetKind() == "DNSEndpoint" && strings.HasPrefix(u.GetAPIVersion(), "externaldns.k8s.io/")
+		}, "DNSEndpoint", func() *flux.Kustomization { return c.dnsOwner(byID) }},
+		{func(u *unstructured.Unstructured) bool {
+			return u.GetKind() == "ExternalSecret" && strings.HasPrefix(u.GetAPIVersion(), "external-secrets.io/")
+		}, "ExternalSecret", func() *flux.Kustomization {
+			return c.releaseOwner(byID, "external-secrets", flux.NamespacedName{Namespace: "external-secrets", Name: "external-secrets"})
+		}},
+		{func(u *unstructured.Unstructured) bool {
+			return u.GetKind() == "Cluster" && strings.HasPrefix(u.GetAPIVersion(), "postgresql.cnpg.io/")
+		}, "CNPG Cluster", func() *flux.Kustomization {
+			return c.releaseOwner(byID, "cloudnative-pg", flux.NamespacedName{Namespace: "databases", Name: "cloudnative-pg"})
+		}},
+		{func(u *unstructured.Unstructured) bool {
+			return u.GetKind() == "NetworkAttachmentDefinition" && strings.HasPrefix(u.GetAPIVersion(), "k8s.cni.cncf.io/")
+		}, "NetworkAttachmentDefinition", func() *flux.Kustomization {
+			return c.releaseOwner(byID, "multus", flux.NamespacedName{Namespace: "network", Name: "multus"})
+		}},
+	}
+	providers := make([]*flux.Kustomization, len(table))
+	resolved := make([]bool, len(table))
+
+	for i, ks := range c.tree.Kustomizations {
+		r := c.tree.Rendered[i]
+		if r == nil || ks.Parent == nil {
+			continue
+		}
+		deps := map[flux.NamespacedName]bool{}
+		for _, d := range ks.DependsOn {
+			deps[d] = true
+		}
+		// need maps each required Kustomization to what needs it, and
+		// routeOnly marks those only rendered routes need.
+		need := map[*flux.Kustomization][]string{}
+		routeOnly := map[*flux.Kustomization]bool{}
+		require := func(p *flux.Kustomization, what string, fromValues bool) {
+			if p == nil || p == ks {
+				return
+			}
+			if _, seen := need[p]; !seen {
+				routeOnly[p] = fromValues
+			} else if !fromValues {
+				routeOnly[p] = false
+			}
+			for _, w := range need[p] {
+				if w == what {
+					return
+				}
+			}
+			need[p] = append(need[p], what)
+		}
+		for _, o := range r.Objects {
+			u := o.Unstructured
+			if isHTTPRoute(u) {
+				for _, ref := range parentRefs(u.Object, "spec", "parentRefs") {
+					require(gateways[gatewayKey(ref, u.GetNamespace())], "HTTPRoute "+u.GetName(), false)
+				}
+			}
+			if isHelmRelease(u) {
+				for _, rt := range appTemplateRoutes(u) {
+					for _, ref := range rt.parentRefs {
+						require(gateways[gatewayKey(ref, u.GetNamespace())], "HelmRelease "+u.GetName()+" route "+rt.id, true)
+					}
+				}
+			}
+			for t, row := range table {
+				if !row.match(u) {
+					continue
+				}
+				if !resolved[t] {
+					providers[t], resolved[t] = row.provider(), true
+				}
+				require(providers[t], row.what+" "+u.GetName(), false)
+			}
+		}
+		var missing []*flux.Kustomization
+		for p := range need {
+			if !deps[p.ID()] {
+				missing = append(missing, p)
+			}
+		}
+		sort.Slice(missing, func(a, b int) bool { return missing[a].ID().String() < missing[b].ID().String() })
+		for _, p := range missing {
+			rule := RuleDependsOnRequired
+			if routeOnly[p] {
+				rule = RuleDependsOnRoute
+			}
+			f := c.ksFinding(rule, ks, "spec.dependsOn", "needs %s in dependsOn (for %s)", p.ID(), strings.Join(need[p], ", "))
+			f.Fix = fmt.Sprintf("add {name: %s, namespace: %s} to spec.dependsOn", p.Name, p.Namespace)
+			c.add(f)
+		}
+	}
+}
+
+// gatewayOwners maps "namespace/name" of every rendered Gateway to the
+// Kustomization that renders it.
+func (c *checker) gatewayOwners() map[string]*flux.Kustomization {
+	out := map[string]*flux.Kustomization{}
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		if u.GetKind() == "Gateway" && strings.HasPrefix(u.GetAPIVersion(), "gateway.networking.k8s.io/") {
+			out[u.GetNamespace()+"/"+u.GetName()] = ro.ks
+		}
+	}
+	return out
+}
+
+func gatewayKey(ref map[string]any, routeNamespace string) string {
+	kind, _ := ref["kind"].(string)
+	if kind != "" && kind != "Gateway" {
+		return ""
+	}
+	ns, _ := ref["namespace"].(string)
+	if ns == "" {
+		ns = routeNamespace
+	}
+	name, _ := ref["name"].(string)
+	return ns + "/" + name
+}
+
+// dnsOwner is the Kustomization running external-dns with the CRD source:
+// DNSEndpoints need it.
+func (c *checker) dnsOwner(byID map[flux.NamespacedName]*flux.Kustomization) *flux.Kustomization {
+	var cands []*flux.Kustomization
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		if !isHelmRelease(u) {
+			continue
+		}
+		values, _ := u.Object["spec"].(map[string]any)["values"].(map[string]any)
+		if values == nil {
+			continue
+		}
+		if _, ok := values["domainFilters"]; !ok {
+			continue
+		}
+		srcs, _ := values["sources"].([]any)
+		crd := len(srcs) == 0
+		for _, s := range srcs {
+			if s == "crd" {
+				crd = true
+			}
+		}
+		if crd {
+			cands = append(cands, ro.ks)
+		}
+	}
+	sort.Slice(cands, func(a, b int) bool { return cands[a].ID().String() < cands[b].ID().String() })
+	for _, k := range cands {
+		if k.Name == "cloudflare-dns" || k.Name == "external-dns" {
+			return k
+		}
+	}
+	if len(cands) > 0 {
+		return cands[0]
+	}
+	return byID[flux.NamespacedName{Namespace: "network", Name: "cloudflare-dns"}]
+}
+
+// releaseOwner is the Kustomization of the rule table's name, else the one
+// rendering a HelmRelease of that name.
+func (c *checker) releaseOwner(byID map[flux.NamespacedName]*flux.Kustomization, release string, table flux.NamespacedName) *flux.Kustomization {
+	if ks := byID[table]; ks != nil {
+		return ks
+	}
+	for _, ro := range c.objects {
+		if isHelmRelease(ro.o.Unstructured) && ro.o.Unstructured.GetName() == release {
+			return ro.ks
+		}
+	}
+	return nil
+}
+
+func isHelmRelease(u *unstructured.Unstructured) bool {
+	return u.GetKind() == "HelmRelease" && strings.HasPrefix(u.GetAPIVersion(), "helm.toolkit.fluxcd.io/")
+}
+
+func isHTTPRoute(u *unstructured.Unstructured) bool {
+	return u.GetKind() == "HTTPRoute" && strings.HasPrefix(u.GetAPIVersion(), "gateway.networking.k8s.io/")
+}
+
+// charts checks that every HelmRelease names exactly one chart, that what
+// it names exists, and that an app declares no chart source it does not
+// use.
+func (c *checker) charts() {
+	exists := map[string]bool{}
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		if strings.HasPrefix(u.GetAPIVersion(), "source.toolkit.fluxcd.io/") {
+			exists[u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName()] = true
+		}
+	}
+	for i, ks := range c.tree.Kustomizations {
+		r := c.tree.Rendered[i]
+		if r == nil {
+			continue
+		}
+		used := map[string]bool{}
+		releases := 0
+		for _, o := range r.Objects {
+			u := o.Unstructured
+			if isFluxKustomizationObject(u) {
+				kind, name, ns := refOf(u.Object, u.GetNamespace(), "spec", "sourceRef")
+				used[kind+"/"+ns+"/"+name] = true
+			}
+			if !isHelmRelease(u) {
+				continue
+			}
+			releases++
+			spec, _ := u.Object["spec"].(map[string]any)
+			_, hasRef := spec["chartRef"]
+			_, hasChart := spec["chart"]
+			line := func(field string) int { return c.lines.fieldLine(o.Origin, "HelmRelease", u.GetName(), field) }
+			switch {
+			case hasRef && hasChart:
+				c.add(objFinding(newFinding(RuleChartSource, o.Origin, line("spec.chartRef"), "HelmRelease %s sets both spec.chartRef and spec.chart; Flux accepts exactly one", u.GetName()), ks, o))
+			case !hasRef && !hasChart:
+				c.add(objFinding(newFinding(RuleChartSource, o.Origin, line("spec"), "HelmRelease %s names no chart (spec.chartRef or spec.chart)", u.GetName()), ks, o))
+			}
+			var key, field string
+			if hasRef {
+				kind, name, ns := refOf(u.Object, u.GetNamespace(), "spec", "chartRef")
+				key, field = kind+"/"+ns+"/"+name, "spec.chartRef"
+			} else if hasChart {
+				kind, name, ns := refOf(u.Object, u.GetNamespace(), "spec", "chart", "spec", "sourceRef")
+				key, field = kind+"/"+ns+"/"+name, "spec.chart.spec.sourceRef"
+			}
+			if key == "" {
+				continue
+			}
+			used[key] = true
+			if !exists[key] && !c.buildFailed {
+				kind, rest, _ := strings.Cut(key, "/")
+				c.add(objFinding(newFinding(RuleChartRef, o.Origin, line(field), "HelmRelease %s: %s names %s %s, which no Kustomization of the repository renders", u.GetName(), field, kind, rest), ks, o))
+			}
+		}
+		if releases == 0 {
+			continue
+		}
+		for _, o := range r.Objects {
+			u := o.Unstructured
+			if !isChartSource(u) {
+				continue
+			}
+			key := u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+			if !used[key] {
+				c.add(objFinding(newFinding(RuleChartSource, o.Origin, c.lines.docLine(o.Origin, u.GetKind(), u.GetName()),
+					"%s %s is declared beside the HelmRelease but no HelmRelease or Kustomization of %s uses it; an app keeps exactly one chart source", u.GetKind(), u.GetName(), ks), ks, o))
+			}
+		}
+	}
+}
+
+func isChartSource(u *unstructured.Unstructured) bool {
+	if !strings.HasPrefix(u.GetAPIVersion(), "source.toolkit.fluxcd.io/") {
+		return false
+	}
+	switch u.GetKind() {
+	case "OCIRepository", "HelmRepository":
+		return true
+	}
+	return false
+}
+
+func isFluxKustomizationObject(u *unstructured.Unstructured) bool {
+	return u.GetKind() == "Kustomization" && strings.HasPrefix(u.GetAPIVersion(), "kustomize.toolkit.fluxcd.io/")
+}
+
+// refOf reads kind, name and namespace (defaulting to ns) at fields.
+func refOf(obj map[string]any, ns string, fields ...string) (kind, name, namespace string) {
+	m, _, _ := unstructured.NestedMap(obj, fields...)
+	kind, _ = m["kind"].(string)
+	name, _ = m["name"].(string)
+	namespace, _ = m["namespace"].(string)
+	if namespace == "" {
+		namespace = ns
+	}
+	return kind, name, namespace
+}
+
+func objFinding(f Finding, ks *flux.Kustomization, o *flux.Object) Finding {
+	f.Object = o.ID()
+	f.Kustomization = ks.ID().String()
+	return f
+}
+
+// secrets reports Secrets stored in plaintext.
+func (c *checker) secrets() {
+	encrypted := map[string]bool{}
+	for _, d := range c.docs {
+		if d.Secret == nil || len(d.Secret.Plain) == 0 {
+			continue
+		}
+		enc, ok := encrypted[d.File]
+		if !ok {
+			enc = sops.IsEncrypted(c.files[d.File])
+			encrypted[d.File] = enc
+		}
+		if enc {
+			continue
+		}
+		keys := make([]string, len(d.Secret.Plain))
+		for i, k := range d.Secret.Plain {
+			keys[i] = k.Key
+		}
+		c.add(newFinding(RuleSecretPlaintext, d.File, d.Secret.Plain[0].Line,
+			"Secret %s holds %d value(s) in plaintext (%s); values are never printed", d.Name, len(keys), strings.Join(keys, ", ")))
+	}
+}
+
+var sopsName = regexp.MustCompile(`\.sops\.ya?ml$`)
+
+// sopsFiles checks SOPS files against .sops.yaml.
+func (c *checker) sopsFiles() {
+	var cfg *sops.Config
+	var cfgErr error
+	data, hasCfg := c.files[".sops.yaml"]
+	if hasCfg {
+		cfg, cfgErr = sops.ParseConfig(data)
+		if cfgErr != nil {
+			c.add(newFinding(RuleSopsNoRule, ".sops.yaml", 0, "%v", cfgErr))
+		}
+	}
+	var paths []string
+	for p := range c.files {
+		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if p == ".sops.yaml" {
+			continue
+		}
+		data := c.files[p]
+		named := sopsName.MatchString(p)
+		if !named && !strings.Contains(string(data), "\nsops:") {
+			continue
+		}
+		enc := sops.IsEncrypted(data)
+		if named && !enc {
+			c.add(newFinding(RuleSopsNotEncrypted, p, 1, "%s is named as a SOPS file but is not encrypted", path.Base(p)))
+		}
+		if !named && !enc {
+			continue
+		}
+		switch {
+		case !hasCfg:
+			c.add(newFinding(RuleSopsNoRule, p, 1, "the repository has no .sops.yaml, so sops has no rule for %s", p))
+		case cfg != nil:
+			if _, err := cfg.RuleFor(p); err != nil {
+				c.add(newFinding(RuleSopsNoRule, p, 1, "%v", err))
+			}
+		}
+	}
+}
+
+// route is a route to check: a rendered HTTPRoute, or the route values of
+// an app-template HelmRelease.
+type route struct {
+	ks *flux.Kustomization
+	o  *flux.Object
+	// id names it in messages.
+	id         string
+	hostnames  []string
+	parentRefs []map[string]any
+	// field is the path of the route in its object, for line lookups.
+	field    string
+	redirect bool
+	// external is set when the route attaches to the gateway external-dns
+	// publishes.
+	annotations map[string]string
+}
+
+var releaseName = regexp.MustCompile(`\{\{-?\s*\.Release\.Name\s*-?\}\}`)
+
+// appTemplateRoute is one entry of an app-template HelmRelease's route:
+// values.
+type appTemplateRoute struct {
+	id         string
+	hostnames  []string
+	parentRefs []map[string]any
+}
+
+// appTemplateRoutes reads values.route of a HelmRelease, resolving
+// {{ .Release.Name }} in hostnames; hostnames with other templates are
+// left out, since only Helm could tell their value.
+func appTemplateRoutes(u *unstructured.Unstructured) []appTemplateRoute {
+	routes, _, _ := unstructured.NestedMap(u.Object, "spec", "values", "route")
+	name, _, _ := unstructured.NestedString(u.Object, "spec", "releaseName")
+	if name == "" {
+		name = u.GetName()
+	}
+	var ids []string
+	for id := range routes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []appTemplateRoute
+	for _, id := range ids {
+		m, ok := routes[id].(map[string]any)
+		if !ok {
+			continue
+		}
+		if enabled, ok := m["enabled"].(bool); ok && !enabled {
+			continue
+		}
+		rt := appTemplateRoute{id: id, parentRefs: parentRefs(m, "parentRefs")}
+		hosts, _ := m["hostnames"].([]any)
+		for _, h := range hosts {
+			s, _ := h.(string)
+			s = releaseName.ReplaceAllString(s, name)
+			if s == "" || strings.Contains(s, "{{") {
+				continue
+			}
+			rt.hostnames = append(rt.hostnames, s)
+		}
+		out = append(out, rt)
+	}
+	return out
+}
+
+func parentRefs(obj map[string]any, fields ...string) []map[string]any {
+	list, _, _ := unstructured.NestedSlice(obj, fields...)
+	var out []map[string]any
+	for _, item := range list {
+		if m, ok := item.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// routes checks hostnames, DNS, annotations and parentRefs of every route.
+func (c *checker) routes() {
+	var all []route
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		switch {
+		case isHTTPRoute(u):
+			rt := route{ks: ro.ks, o: ro.o, id: "HTTPRoute " + u.GetName(), parentRefs: parentRefs(u.Object, "spec", "parentRefs"), field: "spec", annotations: u.GetAnnotations()}
+			hosts, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "hostnames")
+			rt.hostnames = hosts
+			rt.redirect = isRedirect(u)
+			all = append(all, rt)
+		case isHelmRelease(u):
+			for _, v := range appTemplateRoutes(u) {
+				all = append(all, route{ks: ro.ks, o: ro.o, id: "HelmRelease " + u.GetName() + " route " + v.id,
+					hostnames: v.hostnames, parentRefs: v.parentRefs, field: "spec.values.route." + v.id})
+			}
+		}
+	}
+	gws := c.gateways()
+	dns := c.dnsNames()
+	domains := c.domainSuffixes()
+	for _, rt := range all {
+		u := rt.o.Unstructured
+		kind, name := u.GetKind(), u.GetName()
+		at := func(field string) int { return c.lines.fieldLine(rt.o.Origin, kind, name, field) }
+		if rt.o.Unstructured.GetKind() == "HTTPRoute" {
+			ann := rt.annotations
+			if rt.redirect && ann["external-dns.alpha.kubernetes.io/controller"] != "none" {
+				c.add(objFinding(newFinding(RuleRedirectDNS, rt.o.Origin, at("metadata"),
+					"%s redirects but lacks the annotation external-dns.alpha.kubernetes.io/controller: none", rt.id), rt.ks, rt.o))
+			}
+			if _, ok := ann["external-dns.alpha.kubernetes.io/target"]; ok {
+				c.add(objFinding(newFinding(RuleRouteTarget, rt.o.Origin, at("metadata.annotations"),
+					"%s has an external-dns.alpha.kubernetes.io/target annotation; external-dns ignores it on routes", rt.id), rt.ks, rt.o))
+			}
+		}
+		external := false
+		for i, ref := range rt.parentRefs {
+			refName, _ := ref["name"].(string)
+			gw, known := gws[refName]
+			if !known && !strings.HasPrefix(refName, "envoy-") {
+				continue
+			}
+			if known && gw.external {
+				external = true
+			}
+			field := fmt.Sprintf("%s.parentRefs[%d]", rt.field, i)
+			ns, _ := ref["namespace"].(string)
+			wantNS := "network"
+			if known {
+				wantNS = gw.namespace
+			}
+			if ns == "" && u.GetNamespace() != wantNS {
+				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
+					"%s: parentRef to %s has no namespace; the gateway lives in %s", rt.id, refName, wantNS), rt.ks, rt.o))
+			} else if ns != "" && ns != wantNS && known {
+				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
+					"%s: parentRef to %s names namespace %s; the gateway lives in %s", rt.id, refName, ns, wantNS), rt.ks, rt.o))
+			}
+			if rt.redirect {
+				continue
+			}
+			section, _ := ref["sectionName"].(string)
+			wantSection := "https"
+			if known && gw.https != "" {
+				wantSection = gw.https
+			}
+			if section != wantSection {
+				what := "has no sectionName"
+				if section != "" {
+					what = fmt.Sprintf("has sectionName %s", section)
+				}
+				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
+					"%s: parentRef to %s %s; routes attach to the %s listener", rt.id, refName, what, wantSection), rt.ks, rt.o))
+			}
+		}
+		if len(gws) == 0 {
+			external = true
+		}
+		for i, h := range rt.hostnames {
+			c.hostname(rt, h, fmt.Sprintf("%s.hostnames[%d]", rt.field, i), external, domains, dns)
+		}
+	}
+}
+
+// hostname checks one hostname of a route against the onboarded domains
+// and the DNSEndpoints.
+func (c *checker) hostname(rt route, host, field string, external bool, domains []domainSuffix, dns map[string]bool) {
+	u := rt.o.Unstructured
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	bare := strings.TrimPrefix(h, "*.")
+	var on *domainSuffix
+	for i := range domains {
+		d := &domains[i]
+		if (bare == d.suffix || strings.HasSuffix(bare, "."+d.suffix)) && (on == nil || len(d.suffix) > len(on.suffix)) {
+			on = d
+		}
+	}
+	line := c.lines.fieldLine(rt.o.Origin, u.GetKind(), u.GetName(), field)
+	if on == nil {
+		// A placeholder of a variable that is not a domain, or a literal
+		// hostname while some domain's value is unknown: gen cannot tell.
+		if len(domains) == 0 || strings.Contains(h, flux.Placeholder("")) || !c.allDomainsKnown() {
+			return
+		}
+		c.add(objFinding(newFinding(RuleHostUnknownDomain, rt.o.Origin, line,
+			"%s: hostname %s is on no onboarded domain (%s)", rt.id, host, c.domainList()), rt.ks, rt.o))
+		return
+	}
+	if on.primary || !external || strings.HasPrefix(h, "*.") {
+		return
+	}
+	if !dns[bare] {
+		c.add(objFinding(newFinding(RuleHostNoDNSEndpoint, rt.o.Origin, line,
+			"%s: hostname %s is on %s, a secondary domain, and no DNSEndpoint publishes it", rt.id, displayHost(host, on), on.variable), rt.ks, rt.o))
+	}
+}
+
+// displayHost writes a placeholder back as the ${VAR} it stands for.
+func displayHost(host string, d *domainSuffix) string {
+	if d.placeholder && strings.HasSuffix(host, d.suffix) {
+		return strings.TrimSuffix(host, d.suffix) + "${" + d.variable + "}"
+	}
+	return host
+}
+
+// domainSuffix is a form a domain takes in rendered objects: its value when
+// known, else its placeholder.
+type domainSuffix struct {
+	suffix      string
+	variable    string
+	primary     bool
+	placeholder bool
+}
+
+func (c *checker) domainSuffixes() []domainSuffix {
+	if c.model == nil {
+		return nil
+	}
+	var out []domainSuffix
+	for _, d := range c.model.Domains {
+		out = append(out, domainSuffix{suffix: flux.Placeholder(d.Var), variable: d.Var, primary: d.Primary, placeholder: true})
+		if d.Value != "" {
+			out = append(out, domainSuffix{suffix: d.Value, variable: d.Var, primary: d.Primary})
+		}
+	}
+	return out
+}
+
+func (c *checker) allDomainsKnown() bool {
+	if c.model == nil || len(c.model.Domains) == 0 {
+		return false
+	}
+	for _, d := range c.model.Domains {
+		if d.Value == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *checker) domainList() string {
+	var parts []string
+	for _, d := range c.model.Domains {
+		parts = append(parts, d.Var+"="+d.Value)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// gatewayInfo is what the route rules need of a Gateway.
+type gatewayInfo struct {
+	namespace string
+	// https is the name of its HTTPS listener ("https" by convention).
+	https string
+	// external is set for the gateway external-dns publishes: its target
+	// annotation names external.<domain>, or it is called envoy-external.
+	external bool
+}
+
+// gateways indexes rendered Gateways by name.
+func (c *checker) gateways() map[string]gatewayInfo {
+	out := map[string]gatewayInfo{}
+	anyTarget := false
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		if u.GetKind() != "Gateway" || !strings.HasPrefix(u.GetAPIVersion(), "gateway.networking.k8s.io/") {
+			continue
+		}
+		g := gatewayInfo{namespace: u.GetNamespace()}
+		listeners, _, _ := unstructured.NestedSlice(u.Object, "spec", "listeners")
+		for _, l := range listeners {
+			m, _ := l.(map[string]any)
+			name, _ := m["name"].(string)
+			proto, _ := m["protocol"].(string)
+			if proto == "HTTPS" && (g.https == "" || name == "https") {
+				g.https = name
+			}
+		}
+		target := u.GetAnnotations()["external-dns.alpha.kubernetes.io/target"]
+		if strings.HasPrefix(target, "external.") {
+			g.external, anyTarget = true, true
+		}
+		out[u.GetName()] = g
+	}
+	if !anyTarget {
+		if g, ok := out["envoy-external"]; ok {
+			g.external = true
+			out["envoy-external"] = g
+		}
+	}
+	return out
+}
+
+// dnsNames lists every dnsName a rendered DNSEndpoint publishes.
+func (c *checker) dnsNames() map[string]bool {
+	out := map[string]bool{}
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		if u.GetKind() != "DNSEndpoint" {
+			continue
+		}
+		eps, _, _ := unstructured.NestedSlice(u.Object, "spec", "endpoints")
+		for _, e := range eps {
+			m, _ := e.(map[string]any)
+			if n, ok := m["dnsName"].(string); ok {
+				out[strings.ToLower(strings.TrimSuffix(n, "."))] = true
+			}
+		}
+	}
+	return out
+}
+
+// isRedirect reports whether every rule of a route redirects.
+func isRedirect(u *unstructured.Unstructured) bool {
+	rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+	if len(rules) == 0 {
+		return false
+	}
+	for _, r := range rules {
+		m, _ := r.(map[string]any)
+		filters, _ := m["filters"].([]any)
+		redirects := false
+		for _, f := range filters {
+			fm, _ := f.(map[string]any)
+			if fm["type"] == "RequestRedirect" {
+				redirects = true
+			}
+		}
+		if !redirects {
+			return false
+		}
+	}
+	return true
+}

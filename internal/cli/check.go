@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gen-gitops/gen/internal/check"
+)
+
+// checkFormat is check's --output flag.
+type checkFormat check.Format
+
+func (o *checkFormat) String() string { return string(*o) }
+func (o *checkFormat) Type() string   { return "text|json|github|markdown" }
+func (o *checkFormat) Set(s string) error {
+	for _, f := range check.Formats {
+		if string(f) == s {
+			*o = checkFormat(f)
+			return nil
+		}
+	}
+	return fmt.Errorf("want text, json, github or markdown")
+}
+
+// colorMode is the --color flag.
+type colorMode string
+
+func (c *colorMode) String() string { return string(*c) }
+func (c *colorMode) Type() string   { return "auto|always|never" }
+func (c *colorMode) Set(s string) error {
+	switch s {
+	case "auto", "always", "never":
+		*c = colorMode(s)
+		return nil
+	}
+	return fmt.Errorf("want auto, always or never")
+}
+
+type checkFlags struct {
+	repoFlags
+	Roots     []string
+	Disable   []string
+	Output    checkFormat
+	Color     colorMode
+	ListRules bool
+}
+
+// findingsError makes check exit 1 without another message: the report
+// already says what failed.
+type findingsError struct{}
+
+func (findingsError) Error() string { return "" }
+func (findingsError) ExitCode() int { return ExitFailure }
+
+func newCheckCmd(streams IO, env Env) *cobra.Command {
+	f := &checkFlags{Output: checkFormat(check.FormatText), Color: "auto"}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Check the whole repository the way Flux builds it, against its contract",
+		Long: `check builds every Flux Kustomization reachable from the root the way
+kustomize-controller does (generated kustomization.yaml, components,
+patches, postBuild substitution with the cluster-secrets variables),
+decodes every object strictly into its API type, and applies the
+repository's contract: app registration, dependsOn, chart sources, secrets
+and SOPS rules, hostnames and DNS, gateway references.
+
+It reads the repository only: nothing is executed, nothing is fetched from
+the network (remote bases are findings), nothing outside the repository is
+read (symbolic links and ../ escapes are findings), and file sizes, YAML
+aliases, nesting and object counts are bounded. It is safe to run on an
+untrusted pull request.
+
+Every finding names a rule (gen check --list-rules). Silence one with
+--disable RULE, or where it occurs with a comment on its line or the line
+above:  # gen:ignore RULE
+
+Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
+		Example: `  # Check the repository in the current git work tree
+  gen check
+
+  # In a GitHub Actions job: annotations on the pull request's files
+  gen check --output github
+
+  # A PR comment section, without one rule
+  gen check --output markdown --disable depends-on-route
+
+  # Every rule with its severity and fix
+  gen check --list-rules`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.ListRules {
+				return listRules(streams.Out)
+			}
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			root, err := f.root()
+			if err != nil {
+				return err
+			}
+			return runCheck(streams, env, root, opts, check.Format(f.Output), f.color(streams.Out, env))
+		},
+	}
+	fl := cmd.Flags()
+	f.repoFlags.register(fl)
+	fl.StringArrayVar(&f.Roots, "root", nil, "file holding root Flux Kustomizations (repeatable; default: found, or kubernetes/flux/cluster/ks.yaml)")
+	fl.StringSliceVar(&f.Disable, "disable", nil, "rule id not to report (repeatable, or comma-separated)")
+	fl.Var(&f.Output, "output", "what to print: text, json, github (workflow annotations) or markdown")
+	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	fl.BoolVar(&f.ListRules, "list-rules", false, "print every rule with its severity and fix, and exit")
+	_ = cmd.RegisterFlagCompletionFunc("disable", cobra.FixedCompletions(check.RuleIDs(), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (f *checkFlags) options() (check.Options, error) {
+	domains, err := f.domains()
+	if err != nil {
+		return check.Options{}, err
+	}
+	for _, id := range f.Disable {
+		if _, ok := check.Rules[id]; !ok {
+			return check.Options{}, usageErrorf("--disable %q: no such rule; see gen check --list-rules", id)
+		}
+	}
+	return check.Options{Roots: f.Roots, Disable: f.Disable, Domains: domains}, nil
+}
+
+func (f *checkFlags) color(out io.Writer, env Env) bool {
+	switch f.Color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if f.Output != checkFormat(check.FormatText) || env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
+		return false
+	}
+	file, ok := out.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runCheck(streams IO, env Env, root string, opts check.Options, format check.Format, color bool) error {
+	snap, err := check.ReadDir(root, check.DefaultLimits())
+	if err != nil {
+		return err
+	}
+	rep, err := check.Run(snap, opts)
+	if err != nil {
+		return &UsageError{Err: err}
+	}
+	if err := check.Write(streams.Out, rep, format, check.WriteOptions{Color: color}); err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return findingsError{}
+	}
+	return nil
+}
+
+func listRules(out io.Writer) error {
+	var b strings.Builder
+	for _, id := range check.RuleIDs() {
+		r := check.Rules[id]
+		fmt.Fprintf(&b, "%-24s %-8s %s\n%24s %8s fix: %s\n", r.ID, r.Severity, r.Summary, "", "", r.Fix)
+	}
+	_, err := io.WriteString(out, b.String())
+	return err
+}
