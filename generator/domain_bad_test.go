@@ -129,6 +129,12 @@ func TestOnboardDomainBadInput(t *testing.T) {
 			f:    withFiles(t, ex, replaceIn(t, ex, tunnelHR, "              - service: http_status:404\n", "              - service: [http_status:404\n")),
 			opts: generator.OnboardDomainOptions{Domain: "example.net"},
 			want: []string{"cloudflared config in HelmRelease cloudflare-tunnel", "does not parse", tunnelHR}},
+		{name: "malformed plain tunnel config",
+			f: withFiles(t, stockFixture(t), map[string][]byte{
+				"kubernetes/apps/network/cloudflare-tunnel/app/cloudflared/config.yaml": []byte("ingress:\n  - hostname: \"*.${SECRET_DOMAIN}\"\n    service: [x\n"),
+			}),
+			opts: generator.OnboardDomainOptions{Domain: "example.net"},
+			want: []string{"cloudflared/config.yaml", "looks like a cloudflared config", "does not parse"}},
 		{name: "missing external-dns",
 			f:    withFiles(t, ex, map[string][]byte{dnsHR: nil}),
 			opts: generator.OnboardDomainOptions{Domain: "example.net"},
@@ -246,6 +252,19 @@ func TestOnboardDomainOptions(t *testing.T) {
 			Skip: []generator.DomainComponent{generator.ComponentClusterSecrets}})
 		if err == nil || !strings.Contains(err.Error(), "pass --domain") {
 			t.Fatalf("want a request for --domain, got %v", err)
+		}
+	})
+	t.Run("completes a half-done onboarding", func(t *testing.T) {
+		f := withFiles(t, ex, replaceIn(t, ex, dnsHR, `, "${SECRET_DOMAIN_TWO}"]`, `]`))
+		cs, err := generator.OnboardDomain(f.r, generator.OnboardDomainOptions{Domain: "example.org", Store: f.store(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cs.Paths(); len(got) != 1 || got[0] != dnsHR {
+			t.Fatalf("changed %v, want only %s", got, dnsHR)
+		}
+		if !bytes.Equal(cs.Files[0].Content, ex.r.Files[dnsHR]) {
+			t.Fatalf("the filter is not back as it was:\n%s", cs.Files[0].Content)
 		}
 	})
 	t.Run("var numbering", func(t *testing.T) {

@@ -221,6 +221,22 @@ ingress:
 		t.Fatalf("got:\n%s", out)
 	}
 
+	// Rules kept wildcard first get their copies in that order.
+	const wildFirst = `ingress:
+  - hostname: '*.${SECRET_DOMAIN}'
+    service: https://envoy
+  - hostname: '${SECRET_DOMAIN}'
+    service: https://envoy
+  - service: http_status:404
+`
+	out, err = addIngressRules([]byte(wildFirst), "SECRET_DOMAIN_TWO", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "  - hostname: '*.${SECRET_DOMAIN_TWO}'\n    service: https://envoy\n  - hostname: '${SECRET_DOMAIN_TWO}'\n    service: https://envoy\n  - service: http_status:404\n"; !strings.HasSuffix(string(out), want) {
+		t.Fatalf("got:\n%s", out)
+	}
+
 	for name, bad := range map[string]string{
 		"no catch-all":    "ingress:\n  - hostname: \"*.${SECRET_DOMAIN}\"\n    service: x\n",
 		"catch-all first": "ingress:\n  - service: http_status:404\n  - hostname: \"*.${SECRET_DOMAIN}\"\n    service: x\n",

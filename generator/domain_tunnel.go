@@ -2,12 +2,16 @@ package generator
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gen-gitops/gen/internal/repo"
 )
+
+// topLevelIngress finds the ingress: key of a cloudflared config.
+var topLevelIngress = regexp.MustCompile(`(?m)^ingress:`)
 
 // tunnelConfig is a cloudflared configuration: a plain config.yaml file
 // (Path nil), or a YAML document held in a string of a HelmRelease's values
@@ -39,7 +43,7 @@ func (e *domainEdit) tunnelConfigs() ([]tunnelConfig, error) {
 					walk(c, append(append([]pathKey(nil), p...), k))
 				}
 			case yaml.ScalarNode:
-				if !strings.Contains(n.Value, "ingress:") {
+				if !topLevelIngress.MatchString(n.Value) {
 					return
 				}
 				what := fmt.Sprintf("the cloudflared config in HelmRelease %s (%s)", objName(d), pathString(p))
@@ -64,11 +68,14 @@ func (e *domainEdit) tunnelConfigs() ([]tunnelConfig, error) {
 	})
 	for _, f := range e.yamlFiles() {
 		data := e.read(f)
-		if !strings.Contains(string(data), "ingress:") || !strings.Contains(string(data), "service:") {
+		if !topLevelIngress.Match(data) || !strings.Contains(string(data), "service:") {
 			continue
 		}
 		docs, err := parseStream(data)
 		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%q looks like a cloudflared config (a top-level ingress: list) but does not parse as YAML: %v; fix it before onboarding", f, err)
+			}
 			continue
 		}
 		for i, d := range docs {
@@ -288,13 +295,7 @@ func addIngressRules(text []byte, v, what string) ([]byte, error) {
 	for _, r := range seq.Content {
 		have[hostnameOf(r)] = true
 	}
-	var missing []string
-	for _, h := range []string{apex, wild} {
-		if !have[h] {
-			missing = append(missing, h)
-		}
-	}
-	if len(missing) == 0 {
+	if have[apex] && have[wild] {
 		return text, nil
 	}
 	type pair struct{ apex, wild int }
@@ -335,6 +336,17 @@ func addIngressRules(text []byte, v, what string) ([]byte, error) {
 		return nil, fmt.Errorf("%s has no rule for a domain variable (hostname \"*.${SECRET_DOMAIN}\") to copy; add the rules for ${%s} by hand or --skip cloudflare-tunnel", what, v)
 	}
 	tp := byVar[from]
+	// The new rules come in the order the copied domain's rules have.
+	order2 := []string{apex, wild}
+	if tp.apex >= 0 && tp.wild >= 0 && tp.wild < tp.apex {
+		order2 = []string{wild, apex}
+	}
+	var missing []string
+	for _, h := range order2 {
+		if !have[h] {
+			missing = append(missing, h)
+		}
+	}
 	lines := splitLines(text)
 	var add []string
 	type made struct {
