@@ -823,8 +823,8 @@ func orderResources(in []string) []string {
 // reasons explains why the scratch objects must go before Flux applies.
 func (p *promoter) reasons() []string {
 	var out []string
-	if len(p.deployments) > 0 && p.o.SourceNamespace == p.o.Namespace {
-		out = append(out, "the Deployment's selector changes and a selector is immutable: Flux cannot update the scratch Deployment in place")
+	if p.o.SourceNamespace == p.o.Namespace {
+		out = append(out, fmt.Sprintf("Flux applies into namespace %s, where the scratch objects are: a Deployment of the same name keeps its old selector, which is immutable, so the apply fails", p.o.Namespace))
 	}
 	var hosts []string
 	for h := range p.hosts {
@@ -832,10 +832,8 @@ func (p *promoter) reasons() []string {
 	}
 	sort.Strings(hosts)
 	if len(hosts) > 0 {
-		out = append(out, fmt.Sprintf("%s must not be served by two routes (and two DNS records) at once", strings.Join(hosts, ", ")))
+		out = append(out, fmt.Sprintf("%s must not be served by two routes at once: the gateway would split the traffic between the copies, and external-dns would find two owners for the record", strings.Join(hosts, ", ")))
 	}
-	if len(out) == 0 {
-		out = append(out, "the same app must not run twice")
-	}
+	out = append(out, "until then both copies run, each with its own pods, jobs and volumes")
 	return out
 }

@@ -309,6 +309,7 @@ func cleanPodSpec(ps map[string]any) {
 	dropDefaults(ps, map[string]any{
 		"restartPolicy": "Always", "terminationGracePeriodSeconds": int64(30), "dnsPolicy": "ClusterFirst",
 		"schedulerName": "default-scheduler", "enableServiceLinks": true, "serviceAccountName": "default",
+		"hostNetwork": false, "hostPID": false, "hostIPC": false,
 	})
 	// serviceAccount is the deprecated copy of serviceAccountName.
 	if sa, ok := ps["serviceAccount"]; ok && (ps["serviceAccountName"] == nil || ps["serviceAccountName"] == sa || sa == "default") {

@@ -243,6 +243,11 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 		ctrl.set("serviceAccount", mapOf("name", str(sa)))
 	}
 	pod := newMap()
+	podLabels := stringMap(tmeta["labels"])
+	delete(podLabels, ScratchLabel)
+	if len(podLabels) > 0 {
+		pod.set("labels", tplSafe(stringMapNode(podLabels)))
+	}
 	if ann := stringMap(tmeta["annotations"]); len(ann) > 0 {
 		pod.set("annotations", tplSafe(stringMapNode(ann)))
 	}
@@ -1081,6 +1086,11 @@ func keyRank(k string) int {
 		return 6
 	case "type":
 		return 7
+	case "parentRefs":
+		// an HTTPRoute reads gateway, hostnames, rules
+		return 8
+	case "hostnames":
+		return 9
 	}
 	return 100
 }

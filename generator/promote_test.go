@@ -1,0 +1,421 @@
+package generator_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/live"
+	"github.com/gen-gitops/gen/internal/live/livetest"
+	"github.com/gen-gitops/gen/internal/repo"
+	"github.com/gen-gitops/gen/internal/schema"
+	"github.com/gen-gitops/gen/internal/testutil"
+	"github.com/gen-gitops/gen/scaffolds"
+)
+
+// testSealer stands in for SOPS in golden tests, whose output must not
+// change between runs: it marks the plaintext instead of encrypting it.
+// The real encryption is tested end to end in internal/live and the
+// promote scripts.
+type testSealer struct{}
+
+func (testSealer) Seal(path string, plain []byte) ([]byte, error) {
+	return append([]byte("# sealed by the test sealer for "+path+"\n"), plain...), nil
+}
+
+func (testSealer) Holds([]byte, map[string]string) (bool, error) { return false, nil }
+
+// liveObjects reads a fixture's live.yaml: what `kubectl get -o yaml
+// --show-managed-fields` printed for the app on a real API server (see
+// internal/live's TestFixtures).
+func liveObjects(t *testing.T, fixture string) []*unstructured.Unstructured {
+	t.Helper()
+	p := filepath.Join("testdata", "promote", fixture, "live.yaml")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := live.ReadManifest(p, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// promotionFiles is a promotion as a golden tree: the files it writes and
+// a REPORT of its notes and handoff.
+func promotionFiles(pr *generator.Promotion) map[string][]byte {
+	files := map[string][]byte{}
+	for _, f := range pr.Changeset.Files {
+		files[f.Path] = f.Content
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "title: %s\n", pr.Changeset.Title)
+	for _, n := range pr.Changeset.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	for _, k := range pr.KeptRaw {
+		fmt.Fprintf(&b, "kept raw: %s\n", k)
+	}
+	fmt.Fprintf(&b, "teardown: %s\n", pr.Teardown)
+	for _, r := range pr.Reasons {
+		fmt.Fprintf(&b, "because: %s\n", r)
+	}
+	files["REPORT"] = []byte(b.String())
+	return files
+}
+
+var promoteCases = []struct {
+	name    string
+	fixture string
+	opts    generator.PromoteOptions
+}{
+	{"hello-helm", "hello", generator.PromoteOptions{App: "hello"}},
+	{"hello-raw-renamed", "hello", generator.PromoteOptions{App: "hello", Mode: generator.PromoteRaw, Name: "greeter", Namespace: "tools"}},
+	{"notes-helm", "notes", generator.PromoteOptions{App: "notes"}},
+	{"notes-raw", "notes", generator.PromoteOptions{App: "notes", Mode: generator.PromoteRaw}},
+	{"odd-helm", "odd", generator.PromoteOptions{App: "odd"}},
+}
+
+// TestPromoteGolden promotes each fixture and compares every file written
+// (and the report) with testdata/promote/<fixture>/want-<case>. Every
+// written document decodes strictly into its API type.
+func TestPromoteGolden(t *testing.T) {
+	for _, tc := range promoteCases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := loadExample(t)
+			opts := tc.opts
+			opts.Objects = liveObjects(t, tc.fixture)
+			opts.FromFile = "live.yaml"
+			opts.Sealer = testSealer{}
+			pr, err := generator.Promote(r, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range pr.Changeset.Files {
+				if strings.HasSuffix(f.Path, ".sops.yaml") {
+					if !f.Sensitive {
+						t.Errorf("%s is not marked sensitive: diffs would show it", f.Path)
+					}
+					continue
+				}
+				for i, doc := range repo.SplitDocuments(f.Content) {
+					if _, err := schema.DecodeYAML(doc); err != nil {
+						t.Errorf("%s document %d: %v", f.Path, i+1, err)
+					}
+				}
+			}
+			testutil.GoldenTree(t, filepath.Join("testdata", "promote", tc.fixture, "want-"+strings.TrimPrefix(tc.name, tc.fixture+"-")), promotionFiles(pr))
+		})
+	}
+}
+
+// TestPromoteEquivalence builds each promoted app the way Flux does and
+// renders its HelmRelease with a model of app-template 4.x, then compares
+// the pods field by field with the scratch Deployments as the API server
+// stored them (live.yaml). internal/live repeats this with the real
+// server's defaulting on both sides.
+func TestPromoteEquivalence(t *testing.T) {
+	for _, tc := range promoteCases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := loadExample(t)
+			opts := tc.opts
+			objs := liveObjects(t, tc.fixture)
+			opts.Objects = objs
+			opts.Sealer = testSealer{}
+			pr, err := generator.Promote(r, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns, name := opts.Namespace, opts.Name
+			if ns == "" {
+				ns = "default"
+			}
+			if name == "" {
+				name = opts.App
+			}
+			got, err := livetest.RenderPromoted(r.Files, r.RootKustomizations, pr.Changeset, "kubernetes/apps/"+ns+"/"+name+"/app", exampleDomains)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range objs {
+				if d.GetKind() != "Deployment" {
+					continue
+				}
+				want := strings.Replace(d.GetName(), opts.App, name, 1)
+				var p *unstructured.Unstructured
+				for _, o := range got {
+					if o.GetKind() == "Deployment" && o.GetName() == want {
+						p = o
+					}
+				}
+				if p == nil {
+					t.Fatalf("no promoted Deployment %s among %s", want, kinds(got))
+				}
+				if diffs := livetest.ComparePodTemplates(d, p); len(diffs) > 0 {
+					t.Errorf("Deployment %s: the promoted pods differ:\n  %s", d.GetName(), strings.Join(diffs, "\n  "))
+				}
+			}
+		})
+	}
+}
+
+func kinds(objs []*unstructured.Unstructured) string {
+	var out []string
+	for _, o := range objs {
+		out = append(out, o.GetKind()+"/"+o.GetName())
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// TestClean cleans every fixture and compares with want-clean.yaml.
+func TestClean(t *testing.T) {
+	for _, fixture := range []string{"hello", "notes", "odd"} {
+		t.Run(fixture, func(t *testing.T) {
+			var b strings.Builder
+			for _, o := range liveObjects(t, fixture) {
+				c, notes := generator.Clean(o)
+				for _, n := range notes {
+					fmt.Fprintf(&b, "# note: %s\n", n)
+				}
+				out, err := scaffolds.ToYAML(c.Object)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.WriteString("---\n" + out + "\n")
+				for _, bad := range []string{"managedFields", "resourceVersion", "uid:", "creationTimestamp", "status:", "clusterIP", "terminationMessagePath", "namespace: scratch", "scratch.app: " + fixture + "\n    name"} {
+					if strings.Contains(out, bad) {
+						t.Errorf("%s %s still holds %q:\n%s", o.GetKind(), o.GetName(), bad, out)
+					}
+				}
+			}
+			testutil.GoldenFile(t, filepath.Join("testdata", "promote", fixture, "want-clean.yaml"), []byte(b.String()))
+		})
+	}
+}
+
+func TestCleanDefaults(t *testing.T) {
+	dep := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "x", "namespace": "scratch", "annotations": map[string]any{"deployment.kubernetes.io/revision": "3", "team": "a"}},
+		"spec": map[string]any{
+			"replicas": int64(3),
+			"strategy": map[string]any{"type": "RollingUpdate", "rollingUpdate": map[string]any{"maxSurge": int64(1), "maxUnavailable": "25%"}},
+			"template": map[string]any{"spec": map[string]any{
+				"containers": []any{map[string]any{
+					"name": "a", "image": "nginx", "imagePullPolicy": "Always",
+					"livenessProbe": map[string]any{"httpGet": map[string]any{"path": "/", "port": int64(80), "scheme": "HTTPS"}, "timeoutSeconds": int64(1), "periodSeconds": int64(20)},
+				}},
+				"terminationGracePeriodSeconds": int64(60),
+			}},
+		},
+	}}
+	c, _ := generator.Clean(dep)
+	got, _ := scaffolds.ToYAML(c.Object)
+	want := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  annotations:
+    team: a
+  name: x
+spec:
+  replicas: 3
+  strategy:
+    rollingUpdate:
+      maxSurge: 1
+    type: RollingUpdate
+  template:
+    spec:
+      containers:
+        - image: nginx
+          livenessProbe:
+            httpGet:
+              path: /
+              port: 80
+              scheme: HTTPS
+            periodSeconds: 20
+          name: a
+      terminationGracePeriodSeconds: 60`
+	if got != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if generator.DefaultPullPolicy("nginx:1.27") != "IfNotPresent" || generator.DefaultPullPolicy("nginx") != "Always" ||
+		generator.DefaultPullPolicy("nginx:latest") != "Always" || generator.DefaultPullPolicy("nginx@sha256:"+strings.Repeat("a", 64)) != "IfNotPresent" {
+		t.Fatal("DefaultPullPolicy")
+	}
+}
+
+func TestFluxLiteral(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":          "plain",
+		"$HOME":          "$HOME",
+		"$(POD_IP):80":   "$(POD_IP):80",
+		"${HOME}/x":      "$${HOME}/x",
+		"a$$b ${X} $(Y)": "a$$$$b $${X} $$(Y)",
+	} {
+		if got := generator.FluxLiteral(in); got != want {
+			t.Errorf("FluxLiteral(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// obj builds an object from YAML.
+func obj(t *testing.T, y string) *unstructured.Unstructured {
+	t.Helper()
+	objs, err := live.ReadManifest("test", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs[0]
+}
+
+const bareDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec:
+  selector: {matchLabels: {scratch.app: solo}}
+  template:
+    metadata: {labels: {scratch.app: solo}}
+    spec:
+      containers: [{name: app, image: "ghcr.io/example/solo:1.0"}]
+`
+
+// TestPromoteBadInput: every refusal names the problem and writes nothing
+// (Promote returns no changeset).
+func TestPromoteBadInput(t *testing.T) {
+	route := func(host string) *unstructured.Unstructured {
+		return obj(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec:
+  parentRefs: [{name: envoy-external, namespace: network, sectionName: https}]
+  hostnames: [`+host+`]
+  rules: [{backendRefs: [{name: solo, port: 80}]}]
+`)
+	}
+	binary := obj(t, `apiVersion: v1
+kind: Secret
+metadata: {name: solo-tls, namespace: scratch, labels: {scratch.app: solo}}
+data:
+  cert.der: `+base64.StdEncoding.EncodeToString([]byte{0x30, 0x82, 0x00, 0xff, 0xfe})+`
+`)
+	cases := []struct {
+		name    string
+		objs    []*unstructured.Unstructured
+		opts    generator.PromoteOptions
+		sealer  bool
+		wantErr []string
+	}{
+		{"hostname on no onboarded domain", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.net")},
+			generator.PromoteOptions{App: "solo"}, false, []string{`"solo.example.net" is on no onboarded domain`, "gen onboard-domain example.net"}},
+		{"selector matches nothing", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "other"}, false, []string{"no objects in namespace scratch match the selector scratch.app=other", "scratch apps there: solo"}},
+		{"explicit selector matches nothing", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Selector: "app=solo"}, false, []string{"match the selector app=solo"}},
+		{"target app exists", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Name: "echo"}, false, []string{"app default/echo already exists", "--name"}},
+		{"infrastructure name", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Name: "cloudflare-dns", Namespace: "tools"}, false, []string{"infrastructure app network/cloudflare-dns"}},
+		{"binary secret", []*unstructured.Unstructured{obj(t, bareDeployment), binary},
+			generator.PromoteOptions{App: "solo"}, true, []string{"Secret solo-tls: key cert.der holds binary data"}},
+		{"secret without sops", []*unstructured.Unstructured{obj(t, bareDeployment), binary},
+			generator.PromoteOptions{App: "solo"}, false, []string{"no .sops.yaml"}},
+		{"bad name", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Name: "Solo_1"}, false, []string{`--name "Solo_1" is not a valid name`}},
+		{"bad selector", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Selector: "a=(b"}, false, []string{`--selector "a=(b"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := loadExample(t)
+			opts := tc.opts
+			opts.Objects = tc.objs
+			if tc.sealer {
+				opts.Sealer = testSealer{}
+			}
+			pr, err := generator.Promote(r, opts)
+			if err == nil {
+				t.Fatalf("no error; wrote %v", pr.Changeset.Paths())
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "MIIB") || strings.Contains(err.Error(), "\xff") {
+				t.Errorf("error shows a secret value: %v", err)
+			}
+		})
+	}
+}
+
+// TestPromoteShapes: a scratch app without a Service or an HTTPRoute,
+// several containers, an unknown kind.
+func TestPromoteShapes(t *testing.T) {
+	r := loadExample(t)
+	unknown := obj(t, `apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec: {secretName: solo-tls, dnsNames: [solo.example.com], issuerRef: {name: letsencrypt, kind: ClusterIssuer}}
+`)
+	pr, err := generator.Promote(r, generator.PromoteOptions{App: "solo", Objects: []*unstructured.Unstructured{obj(t, bareDeployment), unknown}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := promotionFiles(pr)
+	hr := string(files["kubernetes/apps/default/solo/app/helmrelease.yaml"])
+	if !strings.Contains(hr, "repository: ghcr.io/example/solo") || strings.Contains(hr, "service:") || strings.Contains(hr, "route:") {
+		t.Errorf("helmrelease without service and route:\n%s", hr)
+	}
+	if _, ok := files["kubernetes/apps/default/solo/app/certificate.yaml"]; !ok {
+		t.Errorf("the Certificate was not kept: %v", pr.Changeset.Paths())
+	}
+	if !strings.Contains(string(files["REPORT"]), "kept raw: Certificate/solo: a kind gen does not know (cert-manager.io/v1), kept as it is") {
+		t.Errorf("report:\n%s", files["REPORT"])
+	}
+	ks := string(files["kubernetes/apps/default/solo/ks.yaml"])
+	if strings.Contains(ks, "dependsOn") {
+		t.Errorf("an app without route or DNS needs no dependsOn:\n%s", ks)
+	}
+	if !strings.Contains(string(files["kubernetes/apps/default/solo/app/certificate.yaml"]), "dnsNames:\n    - \"solo.${SECRET_DOMAIN}\"") {
+		t.Errorf("literal domains in kept objects become variables:\n%s", files["kubernetes/apps/default/solo/app/certificate.yaml"])
+	}
+}
+
+func TestReferences(t *testing.T) {
+	refs := generator.References(liveObjects(t, "notes"))
+	var got []string
+	for _, r := range refs {
+		got = append(got, r.Kind+"/"+r.Name)
+	}
+	want := "ConfigMap/notes-config PersistentVolumeClaim/notes-data Secret/notes-secret"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got %s, want %s", strings.Join(got, " "), want)
+	}
+}
+
+func TestSelectAppTakesReferencedObjects(t *testing.T) {
+	// The ConfigMap carries no scratch label: it is taken because the pods
+	// reference it; the unrelated one is not.
+	cm := obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: solo-env, namespace: scratch}\ndata: {A: b}\n")
+	other := obj(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unrelated, namespace: scratch}\ndata: {A: b}\n")
+	dep := obj(t, strings.Replace(bareDeployment, `image: "ghcr.io/example/solo:1.0"}`, `image: "ghcr.io/example/solo:1.0", envFrom: [{configMapRef: {name: solo-env}}, {secretRef: {name: gone}}]}`, 1))
+	picked, notes, err := generator.SelectApp(generator.PromoteOptions{App: "solo", Objects: []*unstructured.Unstructured{dep, cm, other}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kinds(picked) != "ConfigMap/solo-env, Deployment/solo" {
+		t.Fatalf("picked %s", kinds(picked))
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "Secret gone is referenced by the pods but not in the cluster") {
+		t.Fatalf("notes %v", notes)
+	}
+}
