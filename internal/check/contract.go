@@ -150,7 +150,7 @@ func (c *checker) dependsOn() {
 			if isHelmRelease(u) {
 				for _, rt := range appTemplateRoutes(u) {
 					for _, ref := range rt.parentRefs {
-						require(gateways[gatewayKey(ref, u.GetNamespace())], "HelmRelease "+u.GetName()+" route "+rt.id, true)
+						require(gateways[gatewayKey(ref, u.GetNamespace())], "HelmRelease "+u.GetName()+" values.route."+rt.id, true)
 					}
 				}
 			}
@@ -451,7 +451,8 @@ func (c *checker) sopsFiles() {
 type route struct {
 	ks *flux.Kustomization
 	o  *flux.Object
-	// id names it in messages.
+	// id starts messages about a route in values: the object is named in
+	// the finding already.
 	id         string
 	hostnames  []string
 	parentRefs []map[string]any
@@ -529,14 +530,14 @@ func (c *checker) routes() {
 		u := ro.o.Unstructured
 		switch {
 		case isHTTPRoute(u):
-			rt := route{ks: ro.ks, o: ro.o, id: "HTTPRoute " + u.GetName(), parentRefs: parentRefs(u.Object, "spec", "parentRefs"), field: "spec", annotations: u.GetAnnotations()}
+			rt := route{ks: ro.ks, o: ro.o, parentRefs: parentRefs(u.Object, "spec", "parentRefs"), field: "spec", annotations: u.GetAnnotations()}
 			hosts, _, _ := unstructured.NestedStringSlice(u.Object, "spec", "hostnames")
 			rt.hostnames = hosts
 			rt.redirect = isRedirect(u)
 			all = append(all, rt)
 		case isHelmRelease(u):
 			for _, v := range appTemplateRoutes(u) {
-				all = append(all, route{ks: ro.ks, o: ro.o, id: "HelmRelease " + u.GetName() + " route " + v.id,
+				all = append(all, route{ks: ro.ks, o: ro.o, id: "values.route." + v.id + ": ",
 					hostnames: v.hostnames, parentRefs: v.parentRefs, field: "spec.values.route." + v.id})
 			}
 		}
@@ -552,11 +553,11 @@ func (c *checker) routes() {
 			ann := rt.annotations
 			if rt.redirect && ann["external-dns.alpha.kubernetes.io/controller"] != "none" {
 				c.add(objFinding(newFinding(RuleRedirectDNS, rt.o.Origin, at("metadata"),
-					"%s redirects but lacks the annotation external-dns.alpha.kubernetes.io/controller: none", rt.id), rt.ks, rt.o))
+					"%sredirects but lacks the annotation external-dns.alpha.kubernetes.io/controller: none", rt.id), rt.ks, rt.o))
 			}
 			if _, ok := ann["external-dns.alpha.kubernetes.io/target"]; ok {
 				c.add(objFinding(newFinding(RuleRouteTarget, rt.o.Origin, at("metadata.annotations"),
-					"%s has an external-dns.alpha.kubernetes.io/target annotation; external-dns ignores it on routes", rt.id), rt.ks, rt.o))
+					"%shas an external-dns.alpha.kubernetes.io/target annotation; external-dns ignores it on routes", rt.id), rt.ks, rt.o))
 			}
 		}
 		external := false
@@ -577,10 +578,10 @@ func (c *checker) routes() {
 			}
 			if ns == "" && u.GetNamespace() != wantNS {
 				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
-					"%s: parentRef to %s has no namespace; the gateway lives in %s", rt.id, refName, wantNS), rt.ks, rt.o))
+					"%sparentRef to %s has no namespace; the gateway lives in %s", rt.id, refName, wantNS), rt.ks, rt.o))
 			} else if ns != "" && ns != wantNS && known {
 				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
-					"%s: parentRef to %s names namespace %s; the gateway lives in %s", rt.id, refName, ns, wantNS), rt.ks, rt.o))
+					"%sparentRef to %s names namespace %s; the gateway lives in %s", rt.id, refName, ns, wantNS), rt.ks, rt.o))
 			}
 			if rt.redirect {
 				continue
@@ -596,7 +597,7 @@ func (c *checker) routes() {
 					what = fmt.Sprintf("has sectionName %s", section)
 				}
 				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
-					"%s: parentRef to %s %s; routes attach to the %s listener", rt.id, refName, what, wantSection), rt.ks, rt.o))
+					"%sparentRef to %s %s; routes attach to the %s listener", rt.id, refName, what, wantSection), rt.ks, rt.o))
 			}
 		}
 		if len(gws) == 0 {
@@ -629,7 +630,7 @@ func (c *checker) hostname(rt route, host, field string, external bool, domains 
 			return
 		}
 		c.add(objFinding(newFinding(RuleHostUnknownDomain, rt.o.Origin, line,
-			"%s: hostname %s is on no onboarded domain (%s)", rt.id, host, c.domainList()), rt.ks, rt.o))
+			"%shostname %s is on no onboarded domain (%s)", rt.id, host, c.domainList()), rt.ks, rt.o))
 		return
 	}
 	if on.primary || !external || strings.HasPrefix(h, "*.") {
@@ -637,7 +638,7 @@ func (c *checker) hostname(rt route, host, field string, external bool, domains 
 	}
 	if !dns[bare] {
 		c.add(objFinding(newFinding(RuleHostNoDNSEndpoint, rt.o.Origin, line,
-			"%s: hostname %s is on %s, a secondary domain, and no DNSEndpoint publishes it", rt.id, displayHost(host, on), on.variable), rt.ks, rt.o))
+			"%shostname %s is on %s, a secondary domain, and no DNSEndpoint publishes it", rt.id, displayHost(host, on), on.variable), rt.ks, rt.o))
 	}
 }
 

@@ -5,9 +5,10 @@ import (
 	"strings"
 )
 
-// ignorePattern matches "# gen:ignore rule-a, rule-b" and
+// ignorePattern matches "# gen:ignore rule-a, rule-b" (after other comment
+// text too) and
 // "# gen:ignore-file rule".
-var ignorePattern = regexp.MustCompile(`#\s*gen:ignore(-file)?((?:[\s,]+[a-z0-9-]+)+)`)
+var ignorePattern = regexp.MustCompile(`#[^\n]*?gen:ignore(-file)?((?:[\s,]+[a-z0-9-]+)+)`)
 
 // ignores holds a file's # gen:ignore comments.
 type ignores struct {

@@ -1,0 +1,314 @@
+package check
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gen-gitops/gen/internal/flux"
+	"github.com/gen-gitops/gen/internal/testutil"
+)
+
+const (
+	echoKS       = "kubernetes/apps/default/echo/ks.yaml"
+	echoHR       = "kubernetes/apps/default/echo/app/helmrelease.yaml"
+	echoKus      = "kubernetes/apps/default/echo/app/kustomization.yaml"
+	whoamiKS     = "kubernetes/apps/default/whoami/ks.yaml"
+	whoamiKus    = "kubernetes/apps/default/whoami/app/kustomization.yaml"
+	whoamiRoute  = "kubernetes/apps/default/whoami/app/httproute.yaml"
+	whoamiDeploy = "kubernetes/apps/default/whoami/app/deployment.yaml"
+	defaultKus   = "kubernetes/apps/default/kustomization.yaml"
+	envoyFile    = "kubernetes/apps/network/envoy-gateway/app/envoy.yaml"
+	rootKS       = "kubernetes/flux/cluster/ks.yaml"
+)
+
+// example returns the example repository's files.
+func example(t *testing.T) flux.Files {
+	t.Helper()
+	snap, err := ReadDir(testutil.ExampleRepo(t), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap.Files
+}
+
+// exampleBuilder returns a Builder holding the example repository.
+func exampleBuilder(t *testing.T, l Limits) *Builder {
+	t.Helper()
+	b := NewBuilder(l)
+	for p, data := range example(t) {
+		if b.Reserve(p, int64(len(data))) {
+			b.Add(p, data)
+		}
+	}
+	return b
+}
+
+// edit changes the files of a test repository.
+type edit func(t *testing.T, f flux.Files)
+
+func set(p, content string) edit {
+	return func(t *testing.T, f flux.Files) { f[p] = []byte(content) }
+}
+
+func remove(p string) edit {
+	return func(t *testing.T, f flux.Files) { delete(f, p) }
+}
+
+func replace(p, old, new string) edit {
+	return func(t *testing.T, f flux.Files) {
+		t.Helper()
+		s := string(f[p])
+		if !strings.Contains(s, old) {
+			t.Fatalf("%s does not hold %q", p, old)
+		}
+		f[p] = []byte(strings.Replace(s, old, new, 1))
+	}
+}
+
+// TestEveryRuleFires makes each rule of the catalogue fire on a small
+// change to the example repository (or, for the reading limits, on a
+// snapshot built for it), at the file and line where the problem is.
+func TestEveryRuleFires(t *testing.T) {
+	cases := []struct {
+		rule  string
+		edits []edit
+		opts  Options
+		snap  func(t *testing.T) *Snapshot
+		// file and line the finding must carry ("" and 0: not checked).
+		file string
+		line int
+	}{
+		{rule: RuleYAMLSyntax, edits: []edit{set("kubernetes/apps/default/broken.yaml", "a: b\nc: [d\n")}, file: "kubernetes/apps/default/broken.yaml"},
+		{rule: RuleBuild, edits: []edit{replace(echoKus, "./helmrelease.yaml", "./nope.yaml")}, file: echoKS},
+		{rule: RuleSchema, edits: []edit{replace(whoamiDeploy, "  replicas: 1\n", "  replicas: 1\n  replica: 2\n")}, file: whoamiDeploy, line: 10},
+		{rule: RuleSchema, edits: []edit{replace(whoamiDeploy, "  replicas: 1\n", "  replicas: one\n")}, file: whoamiDeploy, line: 9},
+		{rule: RuleNotBuilt, edits: []edit{replace(whoamiKS, "    name: flux-system\n", "    name: upstream\n")}, file: whoamiKS},
+		{rule: RuleRoot, opts: Options{Roots: []string{"kubernetes/flux/nope.yaml"}}},
+		{rule: RuleRepoShape, snap: func(t *testing.T) *Snapshot {
+			return &Snapshot{Files: flux.Files{"kubernetes/flux/cluster/ks.yaml": []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")}}
+		}},
+		{rule: RulePathNotFound, edits: []edit{replace(echoKS, "default/echo/app", "default/echo/nope")}, file: echoKS, line: 10},
+		{rule: RulePathEscape, edits: []edit{replace(echoKS, "path: ./kubernetes/apps/default/echo/app", "path: ../../kubernetes/apps/default/echo/app")}, file: echoKS, line: 10},
+		{rule: RulePathEscape, edits: []edit{replace(echoKus, "./helmrelease.yaml", "../../../../../../etc/passwd")}, file: echoKus, line: 7},
+		{rule: RuleDecryption, edits: []edit{replace(rootKS, "          decryption:\n            provider: sops\n", "")}, file: "kubernetes/apps/network/cloudflare-dns/app/secret.sops.yaml"},
+		{rule: RuleSubstituteFrom, edits: []edit{replace(echoKS, "        kind: Secret\n", "        kind: Secret\n      - name: cluster-settings\n        kind: ConfigMap\n")}, file: echoKS},
+		{rule: RuleUndefinedVar, edits: []edit{replace(echoHR, "LOG_IGNORE_PATH: /healthz", "LOG_IGNORE_PATH: /${NOPE}")}, file: echoHR, line: 25},
+		{rule: RuleUnregisteredApp, edits: []edit{replace(defaultKus, "  - ./echo/ks.yaml\n", "")}, file: echoKS},
+		{rule: RuleChartSource, edits: []edit{replace(echoHR, "  chartRef:\n", "  chart:\n    spec:\n      chart: x\n      sourceRef: {kind: HelmRepository, name: x}\n  chartRef:\n")}, file: echoHR},
+		{rule: RuleChartSource, edits: []edit{
+			set("kubernetes/apps/default/echo/app/helmrepository.yaml", "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: extra\nspec:\n  url: https://example.com/charts\n  interval: 1h\n"),
+			replace(echoKus, "  - ./helmrelease.yaml\n", "  - ./helmrelease.yaml\n  - ./helmrepository.yaml\n"),
+		}, file: "kubernetes/apps/default/echo/app/helmrepository.yaml"},
+		{rule: RuleChartRef, edits: []edit{replace(echoHR, "    kind: OCIRepository\n    name: echo\n", "    kind: OCIRepository\n    name: ecko\n")}, file: echoHR, line: 8},
+		{rule: RuleDependsOnRequired, edits: []edit{replace(whoamiKS, "    - name: cloudflare-dns\n      namespace: network\n", "")}, file: whoamiKS},
+		{rule: RuleDependsOnRoute, edits: []edit{replace(echoKS, "  dependsOn:\n    - name: envoy-gateway\n      namespace: network\n", "")}, file: echoKS},
+		{rule: RuleDependsOnUnknown, edits: []edit{replace(echoKS, "    - name: envoy-gateway\n", "    - name: envoy-gateway\n      namespace: network\n    - name: nope\n")}, file: echoKS},
+		{rule: RuleSecretPlaintext, edits: []edit{
+			set("kubernetes/apps/default/whoami/app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: whoami\nstringData:\n  TOKEN: hunter2\n"),
+			replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./secret.yaml\n"),
+		}, file: "kubernetes/apps/default/whoami/app/secret.yaml", line: 6},
+		{rule: RuleSopsNoRule, edits: []edit{replace(".sops.yaml", `kubernetes/.*\.sops\.ya?ml`, `talos/.*\.sops\.ya?ml`)}, file: "kubernetes/components/sops/cluster-secrets.sops.yaml"},
+		{rule: RuleSopsNotEncrypted, edits: []edit{set("kubernetes/apps/default/whoami/app/token.sops.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: token\ndata:\n  a: b\n")}, file: "kubernetes/apps/default/whoami/app/token.sops.yaml"},
+		{rule: RuleHostUnknownDomain, opts: Options{Domains: map[string]string{"SECRET_DOMAIN": "example.com", "SECRET_DOMAIN_TWO": "example.org"}},
+			edits: []edit{replace(whoamiRoute, `"whoami.${SECRET_DOMAIN_TWO}"`, `"whoami.example.net"`)}, file: whoamiRoute, line: 12},
+		{rule: RuleHostNoDNSEndpoint, edits: []edit{replace(whoamiKus, "  - ./dnsendpoint.yaml\n", "")}, file: whoamiRoute, line: 12},
+		{rule: RuleRedirectDNS, edits: []edit{replace(envoyFile, "  annotations:\n    external-dns.alpha.kubernetes.io/controller: none\n", "")}, file: envoyFile},
+		{rule: RuleRouteTarget, edits: []edit{replace(whoamiRoute, "  name: whoami\n", "  name: whoami\n  annotations:\n    external-dns.alpha.kubernetes.io/target: external.example.org\n")}, file: whoamiRoute, line: 6},
+		{rule: RuleParentRef, edits: []edit{replace(whoamiRoute, "      namespace: network\n", "")}, file: whoamiRoute, line: 8},
+		{rule: RuleParentRef, edits: []edit{replace(whoamiRoute, "      sectionName: https\n", "")}, file: whoamiRoute, line: 8},
+		{rule: RuleParentRef, edits: []edit{replace(echoHR, "            sectionName: https\n", "            sectionName: http\n")}, file: echoHR},
+		{rule: RuleRemote, edits: []edit{replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - https://example.com/evil.yaml\n")}, file: whoamiKus, line: 8},
+		{rule: RuleRemote, edits: []edit{replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - github.com/example/repo//deploy?ref=main\n")}, file: whoamiKus},
+		{rule: RuleExec, edits: []edit{replace(whoamiKus, "resources:\n", "helmCharts:\n  - name: evil\n    repo: https://example.com\nresources:\n")}, file: whoamiKus},
+		{rule: RuleSymlinkEscape, snap: func(t *testing.T) *Snapshot {
+			b := exampleBuilder(t, DefaultLimits())
+			b.Symlink("kubernetes/apps/default/passwd.yaml", "../../../../../etc/passwd")
+			return b.Snapshot()
+		}, file: "kubernetes/apps/default/passwd.yaml"},
+		{rule: RuleSymlink, snap: func(t *testing.T) *Snapshot {
+			b := exampleBuilder(t, DefaultLimits())
+			b.Symlink("kubernetes/apps/default/link.yaml", "namespace.yaml")
+			return b.Snapshot()
+		}, file: "kubernetes/apps/default/link.yaml"},
+		{rule: RuleFileTooLarge, snap: func(t *testing.T) *Snapshot {
+			l := DefaultLimits()
+			l.MaxFileSize = 64 << 10
+			b := exampleBuilder(t, l)
+			b.Reserve("kubernetes/big.yaml", 64<<10+1)
+			return b.Snapshot()
+		}, file: "kubernetes/big.yaml"},
+		{rule: RuleRepoTooLarge, snap: func(t *testing.T) *Snapshot {
+			l := DefaultLimits()
+			l.MaxFiles = 1
+			b := NewBuilder(l)
+			for _, p := range []string{"a.yaml", "b.yaml"} {
+				if b.Reserve(p, 1) {
+					b.Add(p, []byte("a"))
+				}
+			}
+			return b.Snapshot()
+		}},
+		{rule: RuleYAMLAliases, edits: []edit{set("kubernetes/apps/default/lol.yaml", billionLaughs(9))}, file: "kubernetes/apps/default/lol.yaml"},
+		{rule: RuleYAMLDepth, edits: []edit{set("kubernetes/apps/default/deep.yaml", "a: "+strings.Repeat("[", 300)+strings.Repeat("]", 300)+"\n")}, file: "kubernetes/apps/default/deep.yaml"},
+		{rule: RuleTooManyObjects, opts: Options{Limits: func() Limits { l := DefaultLimits(); l.MaxObjects = 5; return l }()}},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.rule] = true
+		t.Run(c.rule, func(t *testing.T) {
+			var snap *Snapshot
+			if c.snap != nil {
+				snap = c.snap(t)
+			} else {
+				files := example(t)
+				for _, e := range c.edits {
+					e(t, files)
+				}
+				snap = &Snapshot{Files: files}
+			}
+			rep, err := Run(snap, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Finding
+			for _, f := range rep.Findings {
+				if f.Rule == c.rule {
+					got = append(got, f)
+				}
+			}
+			if len(got) == 0 {
+				t.Fatalf("rule %s did not fire; findings:\n%s", c.rule, findingList(rep.Findings))
+			}
+			f := got[0]
+			if f.Severity != Rules[c.rule].Severity || f.Message == "" || (f.Fix == "" && f.Severity != SeverityInfo) {
+				t.Errorf("finding %+v lacks its severity, message or fix", f)
+			}
+			if c.file != "" {
+				// The first finding in that file.
+				for _, g := range got {
+					if g.File == c.file {
+						f = g
+						break
+					}
+				}
+				if f.File != c.file {
+					t.Errorf("finding in %q, want %q: %s", f.File, c.file, f)
+				}
+			}
+			if c.line != 0 && f.Line != c.line {
+				t.Errorf("finding at line %d, want %d: %s", f.Line, c.line, f)
+			}
+			if wantFail := Rules[c.rule].Severity == SeverityError; rep.Failed() != wantFail {
+				t.Errorf("Failed() = %v with %s", rep.Failed(), findingList(rep.Findings))
+			}
+		})
+	}
+	for _, id := range RuleIDs() {
+		if !covered[id] {
+			t.Errorf("rule %s has no test that makes it fire", id)
+		}
+	}
+}
+
+func findingList(fs []Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString("  " + f.String() + "\n")
+	}
+	return b.String()
+}
+
+// billionLaughs returns the classic alias bomb with n levels of ten.
+func billionLaughs(n int) string {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	for i := 1; i <= n; i++ {
+		p := "*a" + itoa(i-1)
+		b.WriteString("a" + itoa(i) + ": &a" + itoa(i) + " [" + strings.Repeat(p+",", 9) + p + "]\n")
+	}
+	return b.String()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestDisableAndIgnore: --disable drops a rule everywhere; a gen:ignore
+// comment drops it on its line (or from the comment lines above).
+func TestDisableAndIgnore(t *testing.T) {
+	broken := func(t *testing.T) flux.Files {
+		f := example(t)
+		replace(whoamiRoute, "      namespace: network\n", "")(t, f)
+		return f
+	}
+	rep, _ := Run(&Snapshot{Files: broken(t)}, Options{Disable: []string{RuleParentRef}})
+	if len(rep.Findings) != 0 || rep.Failed() {
+		t.Errorf("--disable kept %s", findingList(rep.Findings))
+	}
+	for name, comment := range map[string]edit{
+		"same line":  replace(whoamiRoute, "    - name: envoy-external\n", "    - name: envoy-external # gen:ignore parent-ref\n"),
+		"line above": replace(whoamiRoute, "    - name: envoy-external\n", "    # gen:ignore route-target-annotation, parent-ref\n    - name: envoy-external\n"),
+		"file":       replace(whoamiRoute, "---\n", "---\n# gen:ignore-file parent-ref\n"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := broken(t)
+			comment(t, f)
+			rep, _ := Run(&Snapshot{Files: f}, Options{})
+			if len(rep.Findings) != 0 || rep.Summary.Ignored != 1 {
+				t.Errorf("ignored %d, kept %s", rep.Summary.Ignored, findingList(rep.Findings))
+			}
+		})
+	}
+	f := broken(t)
+	replace(whoamiRoute, "    - name: envoy-external\n", "    - name: envoy-external # gen:ignore schema\n")(t, f)
+	if rep, _ := Run(&Snapshot{Files: f}, Options{}); len(rep.Findings) != 1 {
+		t.Errorf("a comment for another rule silenced %s", findingList(rep.Findings))
+	}
+	if _, err := Run(&Snapshot{Files: f}, Options{Disable: []string{"nope"}}); err == nil {
+		t.Error("an unknown rule id was accepted")
+	}
+}
+
+// TestReadDirLinks: links are reported and never followed, whether they
+// point inside or outside the repository.
+func TestReadDirLinks(t *testing.T) {
+	dir := testutil.CopyTree(t, testutil.ExampleRepo(t))
+	outside := filepath.Join(t.TempDir(), "secret.yaml")
+	if err := os.WriteFile(outside, []byte("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ns := filepath.Join(dir, "kubernetes", "apps", "default")
+	for name, target := range map[string]string{"abs.yaml": outside, "rel.yaml": "../../../../../etc/hostname", "in.yaml": "namespace.yaml", "dir": "../network"} {
+		if err := os.Symlink(target, filepath.Join(ns, name)); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
+	snap, err := ReadDir(dir, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range snap.Findings {
+		got[f.File] = f.Rule
+	}
+	want := map[string]string{
+		"kubernetes/apps/default/abs.yaml": RuleSymlinkEscape,
+		"kubernetes/apps/default/rel.yaml": RuleSymlinkEscape,
+		"kubernetes/apps/default/in.yaml":  RuleSymlink,
+		"kubernetes/apps/default/dir":      RuleSymlink,
+	}
+	for p, rule := range want {
+		if got[p] != rule {
+			t.Errorf("%s: rule %q, want %q", p, got[p], rule)
+		}
+		if _, read := snap.Files[p]; read {
+			t.Errorf("%s was read through the link", p)
+		}
+	}
+	for p := range snap.Files {
+		if strings.HasPrefix(p, "kubernetes/apps/default/dir/") {
+			t.Errorf("%s was read through a linked folder", p)
+		}
+	}
+}
