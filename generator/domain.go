@@ -620,8 +620,8 @@ func (e *domainEdit) missing(what []string, comps []DomainComponent) error {
 	for _, c := range comps {
 		names = append(names, string(c))
 	}
-	return fmt.Errorf("the repository lacks %s; gen found none by content. Onboard without %s with --skip %s and add the domain there by hand",
-		strings.Join(what, ", "), itOrThem(len(comps)), strings.Join(names, ","))
+	return fmt.Errorf("the repository lacks %s; gen found none by content. Run again with --skip %s to leave %s out, and make that part of the change by hand",
+		strings.Join(what, ", "), strings.Join(names, ","), itOrThem(len(comps)))
 }
 
 func itOrThem(n int) string {

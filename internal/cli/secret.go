@@ -203,7 +203,12 @@ age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt).`,
 			if !sf.Exists {
 				return fmt.Errorf("no secret file %s; write one with 'gen secret set %s %s=...'", sf.Path, args[0], args[1])
 			}
-			values, err := newSopsStore(r, env).Values(sf.Path, r.Files[sf.Path])
+			// Reading needs the key only, not a creation rule.
+			ids, err := env.identities()
+			if err != nil {
+				return fmt.Errorf("decrypting %q: %w", sf.Path, err)
+			}
+			values, err := secrets.Values(r.Files[sf.Path], ids)
 			if err != nil {
 				return fmt.Errorf("decrypting %q: %w", sf.Path, err)
 			}
