@@ -1,0 +1,79 @@
+package generator_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/repo"
+	"github.com/gen-gitops/gen/internal/schema"
+	"github.com/gen-gitops/gen/internal/testutil"
+)
+
+func TestScratchGolden(t *testing.T) {
+	cases := []struct {
+		name   string
+		inRepo bool
+		opts   generator.ScratchOptions
+	}{
+		{"primary-and-secondary", true, generator.ScratchOptions{Name: "hello", Image: "ghcr.io/traefik/whoami:v1.11.0", Hosts: []string{"hello", "hello.example.org"}}},
+		{"no-host", true, generator.ScratchOptions{Name: "worker", Image: "ghcr.io/example/worker:0.1", Port: 8080}},
+		{"outside-a-repository", false, generator.ScratchOptions{Name: "paste", Image: "ghcr.io/example/paste:2.1", Port: 8080, Hosts: []string{"paste.example.net"}, Namespace: "lab"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var r *repo.Repo
+			if tc.inRepo {
+				r = loadExample(t)
+			}
+			m, err := generator.Scratch(r, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, doc := range repo.SplitDocuments(m.YAML) {
+				known, err := schema.DecodeYAML(doc)
+				if err != nil || !known {
+					t.Fatalf("document %d (known %v): %v", i+1, known, err)
+				}
+				if i > 0 && !strings.Contains(string(doc), "scratch.app: "+tc.opts.Name) {
+					t.Errorf("document %d lacks the scratch label:\n%s", i+1, doc)
+				}
+			}
+			if strings.Contains(string(m.YAML), "${") {
+				t.Errorf("a scratch manifest holds literal hostnames only:\n%s", m.YAML)
+			}
+			out := append([]byte{}, m.YAML...)
+			for _, n := range m.Notes {
+				out = append(out, []byte("# note: "+n+"\n")...)
+			}
+			testutil.GoldenFile(t, filepath.Join("testdata", "scratch", tc.name+".yaml"), out)
+		})
+	}
+}
+
+func TestScratchBadInput(t *testing.T) {
+	r := loadExample(t)
+	cases := []struct {
+		name string
+		r    *repo.Repo
+		opts generator.ScratchOptions
+		want string
+	}{
+		{"no image", r, generator.ScratchOptions{Name: "x"}, "--image is required"},
+		{"bad image", r, generator.ScratchOptions{Name: "x", Image: "Not An Image"}, "does not parse"},
+		{"bad name", r, generator.ScratchOptions{Name: "X_1", Image: "nginx"}, "not a valid DNS-1123 label"},
+		{"bad port", r, generator.ScratchOptions{Name: "x", Image: "nginx", Port: 70000}, "out of range"},
+		{"bad gateway", r, generator.ScratchOptions{Name: "x", Image: "nginx", Gateway: "public"}, "want external or internal"},
+		{"unknown domain", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x.example.net"}}, "gen onboard-domain example.net"},
+		{"short host outside a repository", nil, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"}}, "give the full hostname"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := generator.Scratch(tc.r, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
