@@ -194,6 +194,9 @@ func OnboardDomain(r *repo.Repo, o OnboardDomainOptions) (*Changeset, error) {
 	if e.skip[ComponentClusterSecrets] {
 		cs.Note("add %s: %s to cluster-secrets yourself; until it is there Flux substitutes an empty string for ${%s}", e.v, domain, e.v)
 	}
+	if len(r.Config.Domains) > 0 {
+		cs.Note(".gen.yaml lists the domains: add %s: %s under domains: there", e.v, domain)
+	}
 	cs.Note("in Cloudflare, %s must be a zone of the account, and the API token of external-dns and cert-manager must be allowed to edit its DNS records", domain)
 	return cs, nil
 }
@@ -246,6 +249,9 @@ func OffboardDomain(r *repo.Repo, o OffboardDomainOptions) (*Changeset, error) {
 	}
 	for _, c := range o.Skip {
 		cs.Note("skipped %s: remove %s there by hand", c, domain)
+	}
+	if _, ok := r.Config.Domains[e.v]; ok {
+		cs.Note(".gen.yaml still maps %s to %s under domains:; remove it there", e.v, domain)
 	}
 	if len(cs.Files) > 0 {
 		cs.Note("the Certificate's TLS secret stays in the cluster until you delete it; Flux prunes the Certificate itself")
