@@ -465,3 +465,45 @@ func auditRows(out string) map[string]bool {
 	}
 	return rows
 }
+
+// TestWithoutCRDs: a cluster without the Gateway API and external-dns CRDs
+// is read with a note for each, and its apps still promote.
+func TestWithoutCRDs(t *testing.T) {
+	c := livetest.StartBare(t)
+	ctx := context.Background()
+	applyKubectl(t, c, []byte(`apiVersion: v1
+kind: Namespace
+metadata: {name: scratch}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: plain, namespace: scratch, labels: {scratch.app: plain}}
+spec:
+  selector: {matchLabels: {scratch.app: plain}}
+  template:
+    metadata: {labels: {scratch.app: plain}}
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}]
+`))
+	cl, err := live.Connect(ctx, live.Options{Kubeconfig: c.Kubeconfig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := cl.ListSelected(ctx, "scratch", "scratch.app=plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(sel.Notes, "\n")
+	if len(sel.Objects) != 1 || !strings.Contains(notes, "no HTTPRoute CRD") || !strings.Contains(notes, "no DNSEndpoint CRD") {
+		t.Fatalf("objects %d, notes:\n%s", len(sel.Objects), notes)
+	}
+	_, errOut, code := runGen(t, "", "scratch", "ls", "--kubeconfig", c.Kubeconfig, "--audit")
+	if code != 0 || !strings.Contains(errOut, "no HTTPRoute CRD") || !strings.Contains(errOut, "nothing to audit there") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	dir := exampleRepo(t)
+	out, errOut, code := runGen(t, "", "promote", "plain", "--repo", dir, "--kubeconfig", c.Kubeconfig)
+	if code != 0 || !strings.Contains(out, "wrote kubernetes/apps/default/plain/app/helmrelease.yaml") || !strings.Contains(errOut, "note: the cluster has no HTTPRoute CRD") {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}

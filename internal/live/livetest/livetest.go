@@ -151,6 +151,25 @@ func Start(dir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	return StartWith(dir, crds)
+}
+
+// StartBare starts a second, bare cluster (no CRDs) from the package's
+// binaries, for tests of clusters without Gateway API or external-dns; it
+// is stopped when the test ends.
+func StartBare(t testing.TB) *Cluster {
+	t.Helper()
+	Get(t)
+	c, err := StartWith(AssetsDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop() })
+	return c
+}
+
+// StartWith starts a cluster with the CRDs of the given folders.
+func StartWith(dir string, crds []string) (*Cluster, error) {
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: dir,
 		CRDDirectoryPaths:     crds,
