@@ -694,6 +694,9 @@ func (p *promoter) secrets() error {
 		if t, _ := s.Object["type"].(string); t != "" {
 			doc.set("type", str(t))
 		}
+		if im, ok := s.Object["immutable"].(bool); ok {
+			doc.set("immutable", boolean(im))
+		}
 		sdNode := newMap()
 		for _, k := range keysSortedString(values) {
 			sdNode.set(k, literalStr(values[k]))
