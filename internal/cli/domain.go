@@ -189,13 +189,5 @@ func runDomainChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, 
 		}
 		return nil
 	}
-	// Validation reads the variable names from the model: give it the
-	// names cluster-secrets holds after the change.
-	after := *r
-	for _, fc := range cs.Files {
-		if fc.Path == r.ClusterSecretsFile && !fc.Delete {
-			after.SecretVars = generator.SecretKeys(fc.Content)
-		}
-	}
-	return runChangeset(cmd, streams, env, f, &after, cs)
+	return runChangeset(cmd, streams, env, f, r, cs)
 }

@@ -63,7 +63,12 @@ func Changeset(r *repo.Repo, cs *generator.Changeset) error {
 		isChanged[p] = true
 	}
 	var problems []string
-	rendered, all, err := flux.RenderChanged(files, r.RootKustomizations, changed, Options(r))
+	opts := Options(r)
+	// A change to cluster-secrets changes which variables exist.
+	if data, ok := files[r.ClusterSecretsFile]; ok && isChanged[r.ClusterSecretsFile] {
+		opts.Names = generator.SecretKeys(data)
+	}
+	rendered, all, err := flux.RenderChanged(files, r.RootKustomizations, changed, opts)
 	if err != nil {
 		for _, e := range unjoin(err) {
 			problems = append(problems, e.Error())
