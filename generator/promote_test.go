@@ -419,3 +419,54 @@ func TestSelectAppTakesReferencedObjects(t *testing.T) {
 		t.Fatalf("notes %v", notes)
 	}
 }
+
+// TestEquivalenceCatchesDifferences makes sure the equivalence check is
+// not vacuous: a promoted HelmRelease edited by hand (an env value, the
+// order of init containers, a mount) is reported, field by field.
+func TestEquivalenceCatchesDifferences(t *testing.T) {
+	r := loadExample(t)
+	objs := liveObjects(t, "notes")
+	pr, err := generator.Promote(r, generator.PromoteOptions{App: "notes", Objects: objs, Sealer: testSealer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr := "kubernetes/apps/default/notes/app/helmrelease.yaml"
+	for i, f := range pr.Changeset.Files {
+		if f.Path != hr {
+			continue
+		}
+		s := string(f.Content)
+		for old, new := range map[string]string{
+			"LOG_LEVEL: info":                  "LOG_LEVEL: debug",
+			"            dependsOn: wait-db\n": "",
+			"                subPath: notes\n": "",
+		} {
+			if !strings.Contains(s, old) {
+				t.Fatalf("%s lacks %q", hr, old)
+			}
+			s = strings.Replace(s, old, new, 1)
+		}
+		pr.Changeset.Files[i].Content = []byte(s)
+	}
+	got, err := livetest.RenderPromoted(r.Files, r.RootKustomizations, pr.Changeset, "kubernetes/apps/default/notes/app", exampleDomains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dep, promoted *unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			dep = o
+		}
+	}
+	for _, o := range got {
+		if o.GetKind() == "Deployment" {
+			promoted = o
+		}
+	}
+	diffs := strings.Join(livetest.ComparePodTemplates(dep, promoted), "\n")
+	for _, want := range []string{`value: scratch "info", promoted "debug"`, `initContainers[0].name: scratch "wait-db", promoted "migrate"`, `subPath: scratch "notes", promoted (none)`} {
+		if !strings.Contains(diffs, want) {
+			t.Errorf("the check missed %q; it reported:\n%s", want, diffs)
+		}
+	}
+}
