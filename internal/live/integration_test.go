@@ -94,7 +94,10 @@ func TestFixtures(t *testing.T) {
 			applyKubectl(t, c, applied)
 			got, err := c.Kubectl(ctx, nil, "get", "-n", "scratch", fixtureKinds, "-l", "scratch.app="+name, "-o", "yaml", "--show-managed-fields")
 			if err != nil {
-				t.Skipf("kubectl is needed to capture fixtures: %v", err)
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("kubectl is needed to check the fixtures: %v", err)
+				}
+				t.Skipf("kubectl is needed to check the fixtures: %v", err)
 			}
 			livePath := filepath.Join(dir, "live.yaml")
 			if *testutil.Update {
