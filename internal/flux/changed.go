@@ -60,7 +60,7 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 		var r *Rendered
 		var err error
 		if ks.Parent == nil {
-			r, err = renderRootPart(snap, ks, changed, opts)
+			r, _, err = renderRootPart(snap, ks, changed, opts)
 		} else {
 			r, _, err = render(snap, ks, opts)
 		}
@@ -91,15 +91,15 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 // kustomization only lists them, so the objects built for the kept folders
 // are exactly those the whole build makes for them; a root that cannot be
 // narrowed this way, or whose narrowed build fails, is built whole.
-func renderRootPart(snap *snapshot, ks *Kustomization, changed []string, opts RenderOptions) (*Rendered, error) {
+func renderRootPart(snap *snapshot, ks *Kustomization, changed []string, opts RenderOptions) (*Rendered, bool, error) {
 	clean := snap.idx.files
 	prefix := ks.Path + "/"
 	if ks.Path == "" {
 		prefix = ""
 	}
-	whole := func() (*Rendered, error) {
+	whole := func() (*Rendered, bool, error) {
 		r, _, err := render(snap, ks, opts)
-		return r, err
+		return r, false, err
 	}
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
 		if _, ok := clean[prefix+name]; ok {
@@ -130,5 +130,5 @@ func renderRootPart(snap *snapshot, ks *Kustomization, changed []string, opts Re
 	if err != nil {
 		return whole()
 	}
-	return r, nil
+	return r, true, nil
 }

@@ -314,6 +314,8 @@ type varSource struct {
 	values map[string]string
 	// origin is the file the object came from, when known.
 	origin string
+	// secret is set for a Secret.
+	secret bool
 }
 
 // discovery is what one Discover call learnt, shared by the Kustomizations
@@ -410,7 +412,7 @@ func (d *discovery) record(r *Rendered) {
 		if _, ok := d.sources[key]; ok {
 			continue
 		}
-		src := &varSource{values: map[string]string{}, origin: o.Origin}
+		src := &varSource{values: map[string]string{}, origin: o.Origin, secret: u.GetKind() == "Secret"}
 		names := map[string]bool{}
 		if data, ok := u.Object["data"].(map[string]any); ok {
 			for k, v := range data {

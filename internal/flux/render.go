@@ -41,6 +41,10 @@ type RenderOptions struct {
 	// the key names of a SOPS-encrypted cluster-secrets (SOPS leaves keys
 	// readable). They are substituted with Placeholder(name).
 	Names []string
+	// HideSecretValues substitutes Placeholder(name) (or Vars) for the
+	// values of Secrets that the repository keeps readable, so that no
+	// Secret value reaches an output through substitution.
+	HideSecretValues bool
 }
 
 // Rendered is the output of one Kustomization's build.
@@ -595,7 +599,7 @@ func resolveVars(ks *Kustomization, postBuild bool, opts RenderOptions, out *Ren
 			continue
 		}
 		for _, name := range src.names {
-			if v, ok := src.values[name]; ok {
+			if v, ok := src.values[name]; ok && !(src.secret && opts.HideSecretValues) {
 				vars[name] = v
 			} else if v, ok := opts.Vars[name]; ok {
 				vars[name] = v

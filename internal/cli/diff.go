@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gen-gitops/gen/internal/check"
+	"github.com/gen-gitops/gen/internal/diff"
+)
+
+// diffFormat is diff's --output flag.
+type diffFormat string
+
+func (o *diffFormat) String() string { return string(*o) }
+func (o *diffFormat) Type() string   { return "text|markdown|json" }
+func (o *diffFormat) Set(s string) error {
+	switch s {
+	case "text", "markdown", "json":
+		*o = diffFormat(s)
+		return nil
+	}
+	return fmt.Errorf("want text, markdown or json")
+}
+
+// worktree is the --head value that reads the work tree from disk.
+const worktree = "worktree"
+
+type diffFlags struct {
+	repoFlags
+	Base     string
+	Head     string
+	Roots    []string
+	Output   diffFormat
+	Budget   int
+	Full     string
+	Artifact string
+}
+
+func newDiffCmd(streams IO, env Env) *cobra.Command {
+	f := &diffFlags{Head: worktree, Output: "text"}
+	cmd := &cobra.Command{
+		Use:   "diff --base <rev> [--head <rev>|worktree]",
+		Short: "Show what a change does to the objects Flux applies",
+		Long: `diff renders both revisions the way Flux builds them and compares the
+objects, not the files: added, removed and changed objects with a unified
+YAML diff each, a HelmRelease's values diff and chart version, and the
+container images that change.
+
+Both revisions are read straight from git objects (nothing is checked out);
+--head worktree (the default) reads the files on disk. Only the Flux
+Kustomizations the change can reach are rendered.
+
+Secret values, data and stringData entries and ENC[...] payloads are
+redacted in every output. Like gen check, diff never executes anything,
+never fetches, and reads nothing outside the repository.
+
+--output markdown writes a pull request comment: a hidden marker for the
+workflow to find and update its own comment, a summary table, one folded
+section per Kustomization, cut at --budget characters with a note that
+points at the full diff (--full FILE writes it).`,
+		Example: `  # What does my branch change, against main?
+  gen diff --base main
+
+  # Two commits, as a PR comment, the full diff in a file
+  gen diff --base origin/main --head HEAD --output markdown --full gen-diff.txt > comment.md`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.Base == "" {
+				return usageErrorf("--base is required: the revision to compare with, e.g. --base main")
+			}
+			if f.Budget < 0 {
+				return usageErrorf("--budget must be positive")
+			}
+			domains, err := f.domains()
+			if err != nil {
+				return err
+			}
+			root, err := f.root()
+			if err != nil {
+				return err
+			}
+			return runDiff(streams, f, root, diff.Options{Roots: f.Roots, Domains: domains})
+		},
+	}
+	fl := cmd.Flags()
+	f.repoFlags.register(fl)
+	fl.StringVar(&f.Base, "base", "", "the revision to compare with: a branch, tag or commit")
+	fl.StringVar(&f.Head, "head", worktree, "the revision to compare, or worktree for the files on disk")
+	fl.StringArrayVar(&f.Roots, "root", nil, "file holding root Flux Kustomizations (repeatable; default kubernetes/flux/cluster/ks.yaml)")
+	fl.Var(&f.Output, "output", "what to print: text, markdown (a pull request comment) or json")
+	fl.IntVar(&f.Budget, "budget", diff.DefaultBudget, "with --output markdown: the most characters the comment takes")
+	fl.StringVar(&f.Full, "full", "", "also write the whole diff, as text, to this file (for a job artifact)")
+	fl.StringVar(&f.Artifact, "artifact-name", "", "with --output markdown: how the cut-short note names the full diff (default: the --full file's name)")
+	return cmd
+}
+
+func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
+	repo, err := diff.Open(root)
+	if err != nil {
+		return err
+	}
+	l := check.DefaultLimits()
+	baseCommit, err := repo.Resolve(f.Base)
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("--base: %w", err)}
+	}
+	base, err := repo.Read(baseCommit, l)
+	if err != nil {
+		return err
+	}
+	var head *check.Snapshot
+	headName := f.Head
+	if f.Head == worktree {
+		if head, err = check.ReadDir(root, l); err != nil {
+			return err
+		}
+	} else {
+		c, err := repo.Resolve(f.Head)
+		if err != nil {
+			return &UsageError{Err: fmt.Errorf("--head: %w", err)}
+		}
+		if head, err = repo.Read(c, l); err != nil {
+			return err
+		}
+		headName = f.Head + " (" + c.Hash.String()[:12] + ")"
+	}
+	res, err := diff.Compare(base, head, opts)
+	if err != nil {
+		return err
+	}
+	res.Base = f.Base + " (" + baseCommit.Hash.String()[:12] + ")"
+	res.Head = headName
+	if f.Full != "" {
+		out, err := os.Create(f.Full)
+		if err != nil {
+			return fmt.Errorf("--full: %w", err)
+		}
+		if err := diff.WriteText(out, res); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Close(); err != nil {
+			return fmt.Errorf("--full: %w", err)
+		}
+	}
+	switch f.Output {
+	case "json":
+		return diff.WriteJSON(streams.Out, res)
+	case "markdown":
+		artifact := f.Artifact
+		if artifact == "" && f.Full != "" {
+			artifact = "`" + strings.ReplaceAll(f.Full, "`", "") + "` (job artifact)"
+		}
+		_, err := fmt.Fprint(streams.Out, diff.Markdown(res, diff.MarkdownOptions{Budget: f.Budget, Artifact: artifact}))
+		return err
+	}
+	return diff.WriteText(streams.Out, res)
+}

@@ -1,0 +1,582 @@
+// Package diff compares what two revisions of a repository render, object
+// by object, the way Flux builds them: `gen diff` and the pull-request
+// bot's comment.
+//
+// Both revisions are read from git objects (or the work tree) into
+// snapshots. Only the Flux Kustomizations a change can reach are rendered,
+// on both sides: the roots over the folders that hold a change, then, level
+// by level, each child whose own object differs, which exists on one side
+// only, or whose build can read a changed file. Objects are paired by
+// group, kind, namespace and name and compared; Secret values, data and
+// stringData entries and ENC[...] payloads are redacted before anything is
+// printed.
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/gen-gitops/gen/internal/check"
+	"github.com/gen-gitops/gen/internal/flux"
+)
+
+// Options adjust a comparison.
+type Options struct {
+	// Roots are the files holding the root Flux Kustomizations (default:
+	// .gen.yaml's roots, else kubernetes/flux/cluster/ks.yaml).
+	Roots []string
+	// Limits bound the work on hostile content; zero means
+	// check.DefaultLimits.
+	Limits check.Limits
+	// Domains maps domain variables to their domains, for readable
+	// hostnames; unknown ones render as placeholders.
+	Domains map[string]string
+}
+
+// Change says what happened to an object or a Kustomization.
+type Change string
+
+// Changes.
+const (
+	Added   Change = "added"
+	Removed Change = "removed"
+	Changed Change = "changed"
+)
+
+// Result is the comparison of two revisions.
+type Result struct {
+	// Base and Head name the revisions.
+	Base string `json:"base"`
+	Head string `json:"head"`
+	// Paths are the repository files that differ.
+	Paths []string `json:"paths"`
+	// Kustomizations are those whose output differs, or that failed to
+	// render on a side, sorted by namespace and name.
+	Kustomizations []*KustomizationDiff `json:"kustomizations"`
+	// Images are the container images that changed, across all objects.
+	Images []ImageChange `json:"images"`
+	// Findings are problems met reading or rendering (hostile content,
+	// refused builds): the diff may be incomplete where they point.
+	Findings []check.Finding `json:"findings"`
+	// Rendered counts the Kustomizations rendered (on either side).
+	Rendered int `json:"rendered"`
+}
+
+// Objects counts the changed objects.
+func (r *Result) Objects() int {
+	n := 0
+	for _, k := range r.Kustomizations {
+		n += len(k.Objects)
+	}
+	return n
+}
+
+// KustomizationDiff is what changed in one Flux Kustomization's output.
+type KustomizationDiff struct {
+	ID string `json:"kustomization"`
+	// Change is set when the Kustomization itself is added or removed.
+	Change Change `json:"change,omitempty"`
+	// Path is its spec.path (head side when it exists).
+	Path    string        `json:"path"`
+	Objects []*ObjectDiff `json:"objects"`
+	// BaseError and HeadError say why a side did not render.
+	BaseError string `json:"baseError,omitempty"`
+	HeadError string `json:"headError,omitempty"`
+}
+
+// ObjectDiff is one object that was added, removed or changed.
+type ObjectDiff struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name"`
+	Change     Change `json:"change"`
+	// Origin is the file the object comes from (head side when it exists).
+	Origin string `json:"origin,omitempty"`
+	// Diff is a unified diff of the object's YAML, redacted.
+	Diff string `json:"diff"`
+	// Chart is set for a HelmRelease whose chart version changed.
+	Chart *ChartBump `json:"chart,omitempty"`
+	// ValuesDiff is a unified diff of a HelmRelease's spec.values.
+	ValuesDiff string `json:"valuesDiff,omitempty"`
+	// Redacted is set when values were hidden.
+	Redacted bool `json:"redacted,omitempty"`
+}
+
+// ID returns "Kind namespace/name".
+func (o *ObjectDiff) ID() string {
+	if o.Namespace == "" {
+		return o.Kind + " " + o.Name
+	}
+	return o.Kind + " " + o.Namespace + "/" + o.Name
+}
+
+// ChartBump is a HelmRelease's chart version change.
+type ChartBump struct {
+	Chart string `json:"chart"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// Compare renders and compares what changed between two snapshots.
+func Compare(base, head *check.Snapshot, opts Options) (*Result, error) {
+	l := opts.Limits
+	if l == (check.Limits{}) {
+		l = check.DefaultLimits()
+	}
+	res := &Result{}
+	res.Findings = append(res.Findings, head.Findings...)
+	res.Paths = changedPaths(base.Files, head.Files)
+	if len(res.Paths) == 0 {
+		return res, nil
+	}
+	// Hostile content can only come with the change: the changed files of
+	// both sides are scanned before anything renders them.
+	baseFiles, _ := check.Sanitize(base.Files, res.Paths, l)
+	headFiles, findings := check.Sanitize(head.Files, res.Paths, l)
+	res.Findings = append(res.Findings, findings...)
+
+	roots := opts.Roots
+	if len(roots) == 0 {
+		roots = configuredRoots(headFiles)
+	}
+	ro := flux.RenderOptions{Vars: opts.Domains, HideSecretValues: true}
+	w := &walk{
+		base:    side{s: flux.NewSession(baseFiles, ro)},
+		head:    side{s: flux.NewSession(headFiles, ro)},
+		changed: res.Paths,
+		limits:  l,
+		res:     res,
+	}
+	if err := w.run(roots); err != nil {
+		return nil, err
+	}
+	sort.Slice(res.Kustomizations, func(i, j int) bool { return res.Kustomizations[i].ID < res.Kustomizations[j].ID })
+	res.Images = imageChanges(w.pairs)
+	return res, nil
+}
+
+// configuredRoots reads .gen.yaml's roots, else the default root.
+func configuredRoots(files flux.Files) []string {
+	var cfg struct {
+		Roots []string `json:"roots"`
+	}
+	if data, ok := files[".gen.yaml"]; ok {
+		if err := unmarshalYAML(data, &cfg); err == nil && len(cfg.Roots) > 0 {
+			return cfg.Roots
+		}
+	}
+	return []string{flux.DefaultRoot}
+}
+
+// changedPaths lists the paths whose content differs, sorted.
+func changedPaths(a, b flux.Files) []string {
+	var out []string
+	for p, data := range a {
+		if other, ok := b[p]; !ok || !bytes.Equal(data, other) {
+			out = append(out, p)
+		}
+	}
+	for p := range b {
+		if _, ok := a[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// side is one revision being rendered.
+type side struct {
+	s *flux.Session
+}
+
+// walk is one comparison's walk down both trees.
+type walk struct {
+	base, head side
+	changed    []string
+	limits     check.Limits
+	res        *Result
+
+	mu      sync.Mutex
+	objects int
+
+	// pairs are every compared object pair, for the image table.
+	pairs []objectPair
+}
+
+// pair is a Kustomization on both sides (either may be nil).
+type pair struct {
+	id         flux.NamespacedName
+	base, head *flux.Kustomization
+	root       bool
+}
+
+func (w *walk) run(roots []string) error {
+	baseRoots, berr := w.base.s.Roots(roots)
+	headRoots, herr := w.head.s.Roots(roots)
+	if herr != nil {
+		return herr
+	}
+	if berr != nil {
+		// A repository that gains its root: everything is new.
+		baseRoots = nil
+	}
+	level := pairUp(baseRoots, headRoots)
+	for i := range level {
+		level[i].root = true
+	}
+	for len(level) > 0 {
+		type result struct {
+			children []pair
+		}
+		results := make([]result, len(level))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 4)
+		for i := range level {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				results[i].children = w.visit(level[i])
+			}()
+		}
+		wg.Wait()
+		var next []pair
+		for _, r := range results {
+			next = append(next, r.children...)
+		}
+		if w.limits.MaxObjects > 0 && w.objects > w.limits.MaxObjects {
+			w.res.Findings = append(w.res.Findings, check.Finding{Rule: check.RuleTooManyObjects, Severity: check.SeverityError,
+				Message: "the renders hold too many objects; the diff stops here", Fix: check.Rules[check.RuleTooManyObjects].Fix})
+			break
+		}
+		level = next
+	}
+	return nil
+}
+
+// pairUp pairs Kustomizations by namespace and name.
+func pairUp(base, head []*flux.Kustomization) []pair {
+	byID := map[flux.NamespacedName]*pair{}
+	var order []flux.NamespacedName
+	get := func(id flux.NamespacedName) *pair {
+		p, ok := byID[id]
+		if !ok {
+			p = &pair{id: id}
+			byID[id] = p
+			order = append(order, id)
+		}
+		return p
+	}
+	for _, ks := range base {
+		get(ks.ID()).base = ks
+	}
+	for _, ks := range head {
+		get(ks.ID()).head = ks
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i].String() < order[j].String() })
+	out := make([]pair, len(order))
+	for i, id := range order {
+		out[i] = *byID[id]
+	}
+	return out
+}
+
+// affected reports whether a child pair can render differently.
+func (w *walk) affected(p pair) bool {
+	if p.base == nil || p.head == nil {
+		return true
+	}
+	if p.base.External && p.head.External {
+		return false
+	}
+	a, _ := json.Marshal(p.base.Object.Object)
+	b, _ := json.Marshal(p.head.Object.Object)
+	if !bytes.Equal(a, b) {
+		return true
+	}
+	for _, c := range w.changed {
+		if w.base.s.Reads(p.base, c) || w.head.s.Reads(p.head, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// visit renders a pair when the change can reach it, records what differs,
+// and returns its children to visit.
+func (w *walk) visit(p pair) []pair {
+	affected := p.root || w.affected(p)
+	if !affected {
+		// Its output is the same on both sides; only a child it declares
+		// can still be reached by the change, through its own folder.
+		if !w.head.s.MayDeclareKustomizations(p.head) && !w.base.s.MayDeclareKustomizations(p.base) {
+			return nil
+		}
+	}
+	var br, hr *flux.Rendered
+	var berr, herr error
+	var bWhole, hWhole bool
+	render := func(sd side, ks *flux.Kustomization) (*flux.Rendered, bool, error) {
+		if ks == nil || ks.External {
+			return nil, false, nil
+		}
+		if p.root {
+			return sd.s.RenderFolders(ks, w.changed)
+		}
+		r, err := sd.s.Render(ks)
+		return r, true, err
+	}
+	br, bWhole, berr = render(w.base, p.base)
+	hr, hWhole, herr = render(w.head, p.head)
+	if p.root && br != nil && hr != nil && bWhole != hWhole {
+		// Both sides must cover the same folders.
+		br, berr = w.base.s.Render(p.base)
+		hr, herr = w.head.s.Render(p.head)
+	}
+
+	kd := &KustomizationDiff{ID: p.id.String()}
+	switch {
+	case p.head != nil:
+		kd.Path = p.head.Path
+	case p.base != nil:
+		kd.Path = p.base.Path
+	}
+	if p.base == nil {
+		kd.Change = Added
+	} else if p.head == nil {
+		kd.Change = Removed
+	}
+	if berr != nil {
+		kd.BaseError = renderMessage(berr)
+	}
+	if herr != nil {
+		kd.HeadError = renderMessage(herr)
+		var unsafe *flux.UnsafeError
+		if errors.As(herr, &unsafe) {
+			for _, pr := range unsafe.Problems {
+				rule := check.RuleRemote
+				switch pr.Kind {
+				case flux.ProblemEscape, flux.ProblemAbsolute:
+					rule = check.RulePathEscape
+				case flux.ProblemExec:
+					rule = check.RuleExec
+				}
+				w.addFinding(check.Finding{Rule: rule, Severity: check.SeverityError, File: pr.File, Message: pr.String(), Fix: check.Rules[rule].Fix, Kustomization: kd.ID})
+			}
+		}
+	}
+	if affected && (berr == nil || herr == nil) {
+		pairs := pairObjects(objectsOf(br), objectsOf(hr))
+		for _, op := range pairs {
+			if d := op.diff(); d != nil {
+				kd.Objects = append(kd.Objects, d)
+			}
+		}
+		w.record(pairs, br, hr)
+	}
+	if affected && (len(kd.Objects) > 0 || kd.BaseError != "" || kd.HeadError != "" || kd.Change != "") {
+		if kd.BaseError == "" || kd.HeadError == "" || kd.BaseError != kd.HeadError {
+			w.addKustomization(kd)
+		}
+	}
+
+	var bc, hc []*flux.Kustomization
+	if br != nil {
+		bc, _ = w.base.s.Children(br)
+	}
+	if hr != nil {
+		hc, _ = w.head.s.Children(hr)
+	}
+	return pairUp(bc, hc)
+}
+
+func (w *walk) addFinding(f check.Finding) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.res.Findings = append(w.res.Findings, f)
+}
+
+func (w *walk) addKustomization(kd *KustomizationDiff) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.res.Kustomizations = append(w.res.Kustomizations, kd)
+}
+
+func (w *walk) record(pairs []objectPair, br, hr *flux.Rendered) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if br != nil {
+		w.res.Rendered++
+		w.objects += len(br.Objects)
+	}
+	if hr != nil {
+		w.res.Rendered++
+		w.objects += len(hr.Objects)
+	}
+	w.pairs = append(w.pairs, pairs...)
+}
+
+// renderMessage shortens a render error for a comment.
+func renderMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); i > 0 && strings.HasPrefix(msg, "rendering ") {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+func objectsOf(r *flux.Rendered) []*flux.Object {
+	if r == nil {
+		return nil
+	}
+	return r.Objects
+}
+
+// objectPair is an object on both sides (either may be nil).
+type objectPair struct {
+	base, head *flux.Object
+}
+
+// objectKey identifies an object across revisions: API group (not
+// version, which an upgrade may change), kind, namespace, name.
+func objectKey(u *unstructured.Unstructured) string {
+	group := u.GroupVersionKind().Group
+	return group + "/" + u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+}
+
+func pairObjects(base, head []*flux.Object) []objectPair {
+	byKey := map[string]*objectPair{}
+	var order []string
+	get := func(k string) *objectPair {
+		p, ok := byKey[k]
+		if !ok {
+			p = &objectPair{}
+			byKey[k] = p
+			order = append(order, k)
+		}
+		return p
+	}
+	for _, o := range base {
+		get(objectKey(o.Unstructured)).base = o
+	}
+	for _, o := range head {
+		get(objectKey(o.Unstructured)).head = o
+	}
+	out := make([]objectPair, len(order))
+	for i, k := range order {
+		out[i] = *byKey[k]
+	}
+	sort.SliceStable(out, func(i, j int) bool { return pairSortKey(out[i]) < pairSortKey(out[j]) })
+	return out
+}
+
+func pairSortKey(p objectPair) string {
+	o := p.head
+	if o == nil {
+		o = p.base
+	}
+	u := o.Unstructured
+	return u.GetKind() + "\x00" + u.GetNamespace() + "\x00" + u.GetName()
+}
+
+// diff compares the pair, or returns nil when nothing changed.
+func (p objectPair) diff() *ObjectDiff {
+	var bu, hu *unstructured.Unstructured
+	if p.base != nil {
+		bu = p.base.Unstructured
+	}
+	if p.head != nil {
+		hu = p.head.Unstructured
+	}
+	if bu != nil && hu != nil {
+		a, _ := json.Marshal(bu.Object)
+		b, _ := json.Marshal(hu.Object)
+		if bytes.Equal(a, b) {
+			return nil
+		}
+	}
+	ref := hu
+	origin := ""
+	if p.head != nil {
+		origin = p.head.Origin
+	}
+	if ref == nil {
+		ref = bu
+		origin = p.base.Origin
+	}
+	d := &ObjectDiff{APIVersion: ref.GetAPIVersion(), Kind: ref.GetKind(), Namespace: ref.GetNamespace(), Name: ref.GetName(), Origin: origin}
+	switch {
+	case bu == nil:
+		d.Change = Added
+	case hu == nil:
+		d.Change = Removed
+	default:
+		d.Change = Changed
+	}
+	rb, rh, redacted := redactPair(p.base, p.head)
+	d.Redacted = redacted
+	d.Diff = unified(yamlOf(rb), yamlOf(rh), "a/"+d.ID(), "b/"+d.ID())
+	if ref.GetKind() == "HelmRelease" && strings.HasPrefix(ref.GetAPIVersion(), "helm.toolkit.fluxcd.io/") && d.Change == Changed {
+		bv, _, _ := unstructured.NestedFieldNoCopy(rb, "spec", "values")
+		hv, _, _ := unstructured.NestedFieldNoCopy(rh, "spec", "values")
+		d.ValuesDiff = unified(valuesYAML(bv), valuesYAML(hv), "a/values.yaml", "b/values.yaml")
+		d.Chart = chartBump(bu, hu)
+		if d.ValuesDiff != "" && sameOutsideValues(rb, rh) {
+			// The values diff says it all.
+			d.Diff = ""
+		}
+	}
+	if ref.GetKind() == "OCIRepository" && d.Change == Changed {
+		ociBump(d, bu, hu)
+	}
+	return d
+}
+
+// chartBump compares a HelmRelease's spec.chart.spec.version.
+func chartBump(b, h *unstructured.Unstructured) *ChartBump {
+	bv, _, _ := unstructured.NestedString(b.Object, "spec", "chart", "spec", "version")
+	hv, _, _ := unstructured.NestedString(h.Object, "spec", "chart", "spec", "version")
+	if bv == hv {
+		return nil
+	}
+	name, _, _ := unstructured.NestedString(h.Object, "spec", "chart", "spec", "chart")
+	return &ChartBump{Chart: name, From: bv, To: hv}
+}
+
+// ociBump reports an OCIRepository's tag or semver change as a chart bump.
+func ociBump(d *ObjectDiff, b, h *unstructured.Unstructured) {
+	for _, field := range []string{"tag", "semver", "digest"} {
+		bv, _, _ := unstructured.NestedString(b.Object, "spec", "ref", field)
+		hv, _, _ := unstructured.NestedString(h.Object, "spec", "ref", field)
+		if bv != hv {
+			url, _, _ := unstructured.NestedString(h.Object, "spec", "url")
+			d.Chart = &ChartBump{Chart: path.Base(url), From: bv, To: hv}
+			return
+		}
+	}
+}
+
+// sameOutsideValues reports whether two HelmReleases differ only in
+// spec.values.
+func sameOutsideValues(a, b map[string]any) bool {
+	strip := func(m map[string]any) []byte {
+		c := runtime.DeepCopyJSON(m)
+		if spec, ok := c["spec"].(map[string]any); ok {
+			delete(spec, "values")
+		}
+		out, _ := json.Marshal(c)
+		return out
+	}
+	return bytes.Equal(strip(a), strip(b))
+}
