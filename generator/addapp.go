@@ -104,6 +104,10 @@ type AddAppOptions struct {
 	Secrets   []KV
 	Sealer    SecretSealer
 
+	// ImagePolicy, when set, adds an ImageRepository and ImagePolicy for
+	// Image and marks its tag for Flux's image-automation.
+	ImagePolicy *ImagePolicy
+
 	Force bool
 }
 
@@ -190,6 +194,9 @@ func (o *AddAppOptions) Validate() error {
 		if _, err := reference.ParseNormalizedNamed(o.Image); err != nil {
 			return fmt.Errorf("--image %q does not parse as an image reference: %v", o.Image, err)
 		}
+	}
+	if err := o.validateImagePolicy(); err != nil {
+		return err
 	}
 	if o.Port < 0 || o.Port > 65535 {
 		return fmt.Errorf("--port %d is out of range 1-65535", o.Port)
@@ -355,6 +362,9 @@ func (g *appGen) run() (*Changeset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := g.imageAutomation(); err != nil {
+		return nil, err
+	}
 	if err := g.dnsEndpoint(); err != nil {
 		return nil, err
 	}
@@ -484,7 +494,11 @@ func (g *appGen) appTemplateValues() (*yaml.Node, error) {
 	container := newMap()
 	image := newMap()
 	image.set("repository", str(repoName))
-	image.set("tag", str(tag))
+	tagNode := str(tag)
+	if o.ImagePolicy != nil {
+		tagNode.LineComment = ImagePolicyMarker(o.Namespace, o.Name, "tag")
+	}
+	image.set("tag", tagNode)
 	container.set("image", image.node)
 	if len(o.Env) > 0 {
 		env := newMap()
@@ -582,7 +596,11 @@ func (g *appGen) raw() error {
 	o := g.o
 	container := newMap()
 	container.set("name", str(o.Name))
-	container.set("image", str(o.Image))
+	imageNode := str(o.Image)
+	if o.ImagePolicy != nil {
+		imageNode.LineComment = ImagePolicyMarker(o.Namespace, o.Name, "")
+	}
+	container.set("image", imageNode)
 	container.set("ports", seq(mapOf("name", str("http"), "containerPort", num(o.Port), "protocol", str("TCP"))))
 	if len(o.Env) > 0 {
 		env := &yaml.Node{Kind: yaml.SequenceNode}

@@ -30,6 +30,8 @@ type addAppFlags struct {
 	DependsOn    []string
 	Secrets      []string
 	Force        bool
+	ImagePolicy  string
+	ImageExtract string
 }
 
 func newAddAppCmd(streams IO, env Env) *cobra.Command {
@@ -73,6 +75,11 @@ is written. Running the same command twice changes nothing.`,
   # the pull request's body
   gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --host whoami \
     --commit --branch add-whoami --push --pr-body "$RUNNER_TEMP/pr.md"
+
+  # Follow new releases: Flux's image automation rewrites the marked tag
+  gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --image-policy 'semver:>=1.11.0'
+  gen add-app default/site --image ghcr.io/me/site:main-abc1234-1718000000 \
+    --image-policy 'regex:^main-[a-f0-9]+-(?P<ts>[0-9]+)$' --image-policy-extract '$ts'
 
   # Persistent storage, probes and resources
   gen add-app media/jellyfin --image jellyfin/jellyfin:10.10.3 --port 8096 --host jellyfin \
@@ -121,6 +128,8 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
 	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
 	fl.BoolVar(&f.Force, "force", false, "replace an existing app whose files differ")
+	fl.StringVar(&f.ImagePolicy, "image-policy", "", "follow new tags with Flux image automation: semver:<range> (semver:>=1.0.0) or regex:<pattern>")
+	fl.StringVar(&f.ImageExtract, "image-policy-extract", "", "with --image-policy regex:...: the group to order tags by, numerically ($ts for (?P<ts>...), or $1)")
 	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.FixedCompletions([]string{"external", "internal"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -210,6 +219,15 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 			return o, usageErrorf("--depends-on %v", err)
 		}
 		o.DependsOn = append(o.DependsOn, ref)
+	}
+	if f.ImagePolicy != "" {
+		p, err := generator.ParseImagePolicy(f.ImagePolicy, f.ImageExtract)
+		if err != nil {
+			return o, &UsageError{Err: err}
+		}
+		o.ImagePolicy = p
+	} else if f.ImageExtract != "" {
+		return o, usageErrorf("--image-policy-extract needs --image-policy regex:<pattern>")
 	}
 	if err := o.Validate(); err != nil {
 		return o, &UsageError{Err: err}
