@@ -99,6 +99,8 @@ type AddAppOptions struct {
 
 	Hosts   []string
 	Gateway string // "external" or "internal"
+	// Expose is how the hostnames reach the app (ExposeGateway when empty).
+	Expose Expose
 
 	DependsOn []Ref
 	Secrets   []KV
@@ -251,6 +253,9 @@ func (o *AddAppOptions) Validate() error {
 	if o.Gateway == "" {
 		o.Gateway = "external"
 	}
+	if err := o.validateExpose(); err != nil {
+		return err
+	}
 	if o.Gateway != "external" && o.Gateway != "internal" {
 		return fmt.Errorf("--gateway %q: want external or internal", o.Gateway)
 	}
@@ -336,11 +341,13 @@ func (g *appGen) run() (*Changeset, error) {
 	}
 	g.appDir = path.Join(g.nsDir, o.Name)
 	if len(o.Hosts) > 0 {
-		gw, err := g.pickGateway()
-		if err != nil {
-			return nil, err
+		if o.Expose == ExposeGateway {
+			gw, err := g.pickGateway()
+			if err != nil {
+				return nil, err
+			}
+			g.gateway = gw
 		}
-		g.gateway = gw
 		for _, h := range o.Hosts {
 			host, err := ResolveHost(r, h)
 			if err != nil {
@@ -348,7 +355,7 @@ func (g *appGen) run() (*Changeset, error) {
 			}
 			g.hosts = append(g.hosts, host)
 		}
-		g.hasRoute = true
+		g.hasRoute = o.Expose == ExposeGateway
 	}
 	var err error
 	switch o.Mode {
@@ -363,6 +370,15 @@ func (g *appGen) run() (*Changeset, error) {
 		return nil, err
 	}
 	if err := g.imageAutomation(); err != nil {
+		return nil, err
+	}
+	switch o.Expose {
+	case ExposeTunnel:
+		err = g.exposeTunnel()
+	case ExposeAccess:
+		err = g.exposeAccess()
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := g.dnsEndpoint(); err != nil {

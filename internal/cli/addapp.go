@@ -32,6 +32,27 @@ type addAppFlags struct {
 	Force        bool
 	ImagePolicy  string
 	ImageExtract string
+	Expose       exposeFlag
+}
+
+// exposeFlag is --expose: gateway, tunnel or access.
+type exposeFlag generator.Expose
+
+func (e *exposeFlag) String() string {
+	if *e == "" {
+		return string(generator.ExposeGateway)
+	}
+	return string(*e)
+}
+func (e *exposeFlag) Type() string { return "gateway|tunnel|access" }
+func (e *exposeFlag) Set(s string) error {
+	for _, x := range generator.Exposes() {
+		if string(x) == s {
+			*e = exposeFlag(s)
+			return nil
+		}
+	}
+	return fmt.Errorf("want gateway, tunnel or access")
 }
 
 func newAddAppCmd(streams IO, env Env) *cobra.Command {
@@ -75,6 +96,9 @@ is written. Running the same command twice changes nothing.`,
   # the pull request's body
   gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --host whoami \
     --commit --branch add-whoami --push --pr-body "$RUNNER_TEMP/pr.md"
+
+  # Straight from the Cloudflare tunnel to the Service, no gateway
+  gen add-app default/wiki --image ghcr.io/example/wiki:2.5 --port 3000 --host wiki --expose tunnel
 
   # Follow new releases: Flux's image automation rewrites the marked tag
   gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --image-policy 'semver:>=1.11.0'
@@ -128,6 +152,8 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
 	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
 	fl.BoolVar(&f.Force, "force", false, "replace an existing app whose files differ")
+	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute), tunnel (a cloudflared ingress rule to the Service) or access (a Chute: tunnel + Cloudflare Access)")
+	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "tunnel", "access"}, cobra.ShellCompDirectiveNoFileComp))
 	fl.StringVar(&f.ImagePolicy, "image-policy", "", "follow new tags with Flux image automation: semver:<range> (semver:>=1.0.0) or regex:<pattern>")
 	fl.StringVar(&f.ImageExtract, "image-policy-extract", "", "with --image-policy regex:...: the group to order tags by, numerically ($ts for (?P<ts>...), or $1)")
 	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.FixedCompletions([]string{"external", "internal"}, cobra.ShellCompDirectiveNoFileComp))
@@ -144,7 +170,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 	o := generator.AddAppOptions{
 		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
-		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force,
+		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
 	}
 	switch {
 	case f.Chart != "" && f.Raw:
