@@ -322,6 +322,7 @@ func checkPromoted(t *testing.T, c *livetest.Cluster, dir string, before map[str
 	if err != nil {
 		t.Fatalf("the API server refuses the promoted objects: %v", err)
 	}
+	checkPromotedFlux(t, c, r, cs, appDir, mode)
 	liveDeps := listScratch(t, c, app, "Deployment")
 	var deps []*unstructured.Unstructured
 	for _, o := range stored {
@@ -367,6 +368,49 @@ func checkPromoted(t *testing.T, c *livetest.Cluster, dir string, before map[str
 				}
 			}
 		}
+	}
+}
+
+// checkPromotedFlux dry-runs the Flux objects of a promotion (the app's
+// Kustomization, its HelmRelease and OCIRepository) against the Flux CRDs
+// installed in the test server.
+func checkPromotedFlux(t *testing.T, c *livetest.Cluster, r *repo.Repo, cs *generator.Changeset, appDir, mode string) {
+	t.Helper()
+	ctx := context.Background()
+	objs, err := livetest.RenderPromotedFlux(r.Files, r.RootKustomizations, cs, appDir+"app", exampleDomains)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	var docs []string
+	for _, o := range objs {
+		kinds[o.GetKind()] = true
+		ensureNamespace(t, c, o.GetNamespace())
+		js, _ := o.MarshalJSON()
+		docs = append(docs, string(js))
+	}
+	want := []string{"Kustomization"}
+	if mode == "helm" {
+		want = append(want, "HelmRelease", "OCIRepository")
+	}
+	for _, k := range want {
+		if !kinds[k] {
+			t.Errorf("%s promotion: no Flux %s to check (got %v)", mode, k, kinds)
+		}
+	}
+	if _, err := c.DryRun(ctx, []byte(strings.Join(docs, "\n---\n"))); err != nil {
+		t.Fatalf("the API server refuses the promoted Flux objects: %v", err)
+	}
+}
+
+// ensureNamespace creates namespace ns (for real) when it is missing.
+func ensureNamespace(t *testing.T, c *livetest.Cluster, ns string) {
+	t.Helper()
+	if ns == "" {
+		return
+	}
+	if _, err := c.Apply(context.Background(), []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n")); err != nil {
+		t.Fatal(err)
 	}
 }
 

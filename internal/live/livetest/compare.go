@@ -3,6 +3,7 @@ package livetest
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -21,6 +22,26 @@ import (
 // what the chart renders from its values (RenderAppTemplate) and its
 // OCIRepository dropped: what would run in the cluster.
 func RenderPromoted(files map[string][]byte, roots []string, cs *generator.Changeset, appPath string, vars map[string]string) ([]*unstructured.Unstructured, error) {
+	out, _, err := renderPromoted(files, roots, cs, appPath, vars)
+	return out, err
+}
+
+// RenderPromotedFlux builds the promotion like RenderPromoted and returns
+// the Flux objects it declares, as Flux would apply them: the
+// Kustomization whose spec.path is appPath (from the parent's build) and
+// the Flux objects of the app's own build (HelmRelease, OCIRepository,
+// ...), for the API server to check against the Flux CRDs.
+func RenderPromotedFlux(files map[string][]byte, roots []string, cs *generator.Changeset, appPath string, vars map[string]string) ([]*unstructured.Unstructured, error) {
+	_, fl, err := renderPromoted(files, roots, cs, appPath, vars)
+	return fl, err
+}
+
+// IsFlux reports whether o is of a Flux API group (*.toolkit.fluxcd.io).
+func IsFlux(o *unstructured.Unstructured) bool {
+	return strings.HasSuffix(o.GroupVersionKind().Group, ".toolkit.fluxcd.io")
+}
+
+func renderPromoted(files map[string][]byte, roots []string, cs *generator.Changeset, appPath string, vars map[string]string) ([]*unstructured.Unstructured, []*unstructured.Unstructured, error) {
 	all := flux.Files{}
 	for p, d := range files {
 		all[p] = d
@@ -32,22 +53,33 @@ func RenderPromoted(files map[string][]byte, roots []string, cs *generator.Chang
 	}
 	rendered, _, err := flux.RenderChanged(all, roots, changed, flux.RenderOptions{Vars: vars})
 	if err != nil {
-		return nil, fmt.Errorf("building the promoted app with Flux's rules: %w", err)
+		return nil, nil, fmt.Errorf("building the promoted app with Flux's rules: %w", err)
 	}
-	var out []*unstructured.Unstructured
+	var out, fl []*unstructured.Unstructured
 	found := false
 	for _, r := range rendered {
 		if r.Kustomization.Path != appPath {
+			for _, o := range r.Objects {
+				u := o.Unstructured
+				if u.GetKind() == "Kustomization" && IsFlux(u) {
+					if p, _, _ := unstructured.NestedString(u.Object, "spec", "path"); path.Clean(p) == appPath {
+						fl = append(fl, u.DeepCopy())
+					}
+				}
+			}
 			continue
 		}
 		found = true
 		for _, f := range r.Findings {
 			if f.Severity == flux.SeverityError {
-				return nil, fmt.Errorf("building %s: %s", appPath, f.Message)
+				return nil, nil, fmt.Errorf("building %s: %s", appPath, f.Message)
 			}
 		}
 		for _, o := range r.Objects {
 			u := o.Unstructured
+			if IsFlux(u) {
+				fl = append(fl, u.DeepCopy())
+			}
 			switch u.GetKind() {
 			case "OCIRepository":
 				continue
@@ -55,7 +87,7 @@ func RenderPromoted(files map[string][]byte, roots []string, cs *generator.Chang
 				values, _, _ := unstructured.NestedMap(u.Object, "spec", "values")
 				objs, err := RenderAppTemplate(u.GetName(), values)
 				if err != nil {
-					return nil, fmt.Errorf("rendering HelmRelease %s: %w", u.GetName(), err)
+					return nil, nil, fmt.Errorf("rendering HelmRelease %s: %w", u.GetName(), err)
 				}
 				for _, x := range objs {
 					x.SetNamespace(u.GetNamespace())
@@ -67,9 +99,9 @@ func RenderPromoted(files map[string][]byte, roots []string, cs *generator.Chang
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("no Flux Kustomization builds %s", appPath)
+		return nil, nil, fmt.Errorf("no Flux Kustomization builds %s", appPath)
 	}
-	return out, nil
+	return out, fl, nil
 }
 
 // ComparePodTemplates compares the workload a scratch Deployment ran with

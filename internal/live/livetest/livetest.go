@@ -1,6 +1,6 @@
 // Package livetest starts a real kube-apiserver and etcd on loopback for
-// gen's tests, through controller-runtime's envtest, with the Gateway API
-// and DNSEndpoint CRDs installed. The binaries are the ones
+// gen's tests, through controller-runtime's envtest, with the Gateway API,
+// DNSEndpoint and Flux CRDs installed. The binaries are the ones
 // scripts/kube-tools.sh builds into the tools cache; no fake clientset
 // stands in for the API server.
 //
@@ -131,8 +131,9 @@ func Get(t testing.TB) *Cluster {
 }
 
 // CRDDirs are the CRD folders installed: Gateway API's standard channel
-// from the sigs.k8s.io/gateway-api module the build uses, and this
-// package's crds folder (DNSEndpoint).
+// from the sigs.k8s.io/gateway-api module the build uses, this package's
+// crds folder (DNSEndpoint) and crds/flux, the Flux CRDs generated from
+// the Flux API modules go.mod pins (scripts/gen-flux-crds.sh).
 func CRDDirs() ([]string, error) {
 	_, file, _, _ := runtime.Caller(0)
 	own := filepath.Join(filepath.Dir(file), "crds")
@@ -141,7 +142,7 @@ func CRDDirs() ([]string, error) {
 		return nil, fmt.Errorf("locating the sigs.k8s.io/gateway-api module for its CRDs: %w", err)
 	}
 	gw := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
-	return []string{gw, own}, nil
+	return []string{gw, own, filepath.Join(own, "flux")}, nil
 }
 
 // Start starts kube-apiserver and etcd from the binaries in dir and
@@ -155,7 +156,7 @@ func Start(dir string) (*Cluster, error) {
 }
 
 // StartBare starts a second, bare cluster (no CRDs) from the package's
-// binaries, for tests of clusters without Gateway API or external-dns; it
+// binaries, for tests of clusters without Gateway API, external-dns or Flux; it
 // is stopped when the test ends.
 func StartBare(t testing.TB) *Cluster {
 	t.Helper()
@@ -306,7 +307,9 @@ func (c *Cluster) Apply(ctx context.Context, data []byte) ([]*unstructured.Unstr
 
 // DryRun applies a YAML stream server-side with dryRun=All: the server
 // validates and defaults every object, stores nothing, and returns them.
-// It is the schema oracle for generated manifests.
+// It is the schema oracle for generated manifests: field validation is
+// strict, so an unknown or duplicate field is an error, like a value that
+// breaks the schema (a type, an enum, a pattern).
 func (c *Cluster) DryRun(ctx context.Context, data []byte) ([]*unstructured.Unstructured, error) {
 	return c.apply(ctx, data, true)
 }
@@ -330,7 +333,7 @@ func (c *Cluster) apply(ctx context.Context, data []byte, dryRun bool) ([]*unstr
 		if err != nil {
 			return nil, err
 		}
-		opts := metav1.PatchOptions{FieldManager: "kubectl", Force: ptr(true)}
+		opts := metav1.PatchOptions{FieldManager: "kubectl", Force: ptr(true), FieldValidation: "Strict"}
 		if dryRun {
 			opts.DryRun = []string{metav1.DryRunAll}
 		}
