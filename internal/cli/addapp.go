@@ -33,6 +33,7 @@ type addAppFlags struct {
 	ImagePolicy  string
 	ImageExtract string
 	Expose       exposeFlag
+	Strict       bool
 }
 
 // exposeFlag is --expose: gateway, tunnel or access.
@@ -130,6 +131,9 @@ is written. Running the same command twice changes nothing.`,
 			if err != nil {
 				return existsErr(streams, r, err)
 			}
+			if err := preflightAddApp(cmd.Context(), streams, env, r, opts, f.Strict); err != nil {
+				return err
+			}
 			return runChangeset(cmd, streams, env, &f.writeFlags, r, cs)
 		},
 	}
@@ -152,6 +156,7 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
 	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
 	fl.BoolVar(&f.Force, "force", false, "replace an existing app whose files differ")
+	fl.BoolVar(&f.Strict, "strict", false, "fail, writing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
 	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute), tunnel (a cloudflared ingress rule to the Service) or access (a Chute: tunnel + Cloudflare Access)")
 	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "tunnel", "access"}, cobra.ShellCompDirectiveNoFileComp))
 	fl.StringVar(&f.ImagePolicy, "image-policy", "", "follow new tags with Flux image automation: semver:<range> (semver:>=1.0.0) or regex:<pattern>")

@@ -66,6 +66,7 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env), newOffboardDomainCmd(streams, env))
 	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
+	root.AddCommand(newPreflightCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }
