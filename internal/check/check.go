@@ -150,6 +150,8 @@ func (c *checker) render(roots []string) {
 	tree, err := flux.RenderAll(c.files, roots, flux.TreeOptions{
 		RenderOptions: c.renderOptions(),
 		MaxObjects:    c.limits.MaxObjects,
+		MaxInputBytes: c.limits.MaxRenderBytes,
+		MaxWork:       c.limits.MaxRenderWork,
 	})
 	if err != nil {
 		c.add(newFinding(RuleRoot, roots[0], 0, "%v", err))
@@ -158,7 +160,7 @@ func (c *checker) render(roots []string) {
 	c.tree = tree
 	if tree.Truncated {
 		c.buildFailed = true
-		c.add(newFinding(RuleTooManyObjects, "", 0, "more than %d rendered objects; Kustomizations further down the tree were not rendered", c.limits.MaxObjects))
+		c.add(newFinding(RuleTooManyObjects, "", 0, "rendering stopped at a limit (%d objects, %d bytes read by builds, or builds too large); some Kustomizations were not rendered", c.limits.MaxObjects, c.limits.MaxRenderBytes))
 	}
 	for _, e := range tree.Errors {
 		c.buildFailed = true

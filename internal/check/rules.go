@@ -146,7 +146,7 @@ var Rules = map[string]Rule{
 		"write the values out instead of nesting aliases"},
 	RuleYAMLDepth: {RuleYAMLDepth, SeverityError, "a YAML document nests deeper than the limit; it was left out",
 		"flatten the document"},
-	RuleTooManyObjects: {RuleTooManyObjects, SeverityError, "the repository renders more objects than the limit; rendering stopped",
+	RuleTooManyObjects: {RuleTooManyObjects, SeverityError, "the repository renders more objects, or its builds read more bytes, than the limit; rendering stopped",
 		"check a smaller tree, or raise the limit if the repository is legitimately this large"},
 }
 

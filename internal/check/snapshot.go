@@ -32,21 +32,33 @@ type Limits struct {
 	MaxDepth int
 	// MaxObjects bounds the objects all renders hold together.
 	MaxObjects int
+	// MaxRenderBytes bounds the bytes all builds read together (a file
+	// read by several builds counts each time).
+	MaxRenderBytes int64
+	// MaxRenderWork bounds the sum over builds of the square of the YAML
+	// documents each reads: kustomize's time grows so.
+	MaxRenderWork int64
 }
 
-// DefaultLimits are far above what a real repository needs: 4 MiB a file
-// (what gen's other commands read), 512 MiB and 200,000 files in all,
-// 500,000 documents and rendered objects, a million nodes per document
-// after alias expansion, 200 levels of nesting.
+// DefaultLimits are far above what a real repository needs (the largest
+// home-lab repositories hold a few MiB of YAML): 4 MiB a file (what gen's
+// other commands read), 128 MiB and 200,000 files in all,
+// 500,000 documents and rendered objects, 256 MiB read by builds in all,
+// builds whose squared document counts sum to 50 million (some tens of
+// seconds of kustomize; a real repository needs a fiftieth of it),
+// a million nodes per document after alias expansion, 200 levels of
+// nesting.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxFileSize:   4 << 20,
-		MaxTotalBytes: 512 << 20,
-		MaxFiles:      200_000,
-		MaxDocuments:  500_000,
-		MaxAliasNodes: 1_000_000,
-		MaxDepth:      200,
-		MaxObjects:    500_000,
+		MaxFileSize:    4 << 20,
+		MaxTotalBytes:  128 << 20,
+		MaxFiles:       200_000,
+		MaxDocuments:   500_000,
+		MaxAliasNodes:  1_000_000,
+		MaxDepth:       200,
+		MaxObjects:     500_000,
+		MaxRenderBytes: 256 << 20,
+		MaxRenderWork:  50_000_000,
 	}
 }
 
@@ -197,7 +209,11 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 	}
 	b := NewBuilder(l)
 	fsys := os.DirFS(root)
-	var paths []string
+	type sized struct {
+		path string
+		size int64
+	}
+	var paths []sized
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			// An unreadable folder is skipped, not fatal.
@@ -217,14 +233,25 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 				b.Symlink(p, target)
 			}
 		case d.Type().IsRegular() && Wanted(p):
-			paths = append(paths, p)
+			info, err := d.Info()
+			if err == nil {
+				paths = append(paths, sized{p, info.Size()})
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading repository %q: %w", root, err)
 	}
-	sort.Strings(paths)
+	// Reserve in path order, so that which files a limit leaves out does
+	// not depend on timing; then read in parallel.
+	sort.Slice(paths, func(i, j int) bool { return paths[i].path < paths[j].path })
+	var reserved []string
+	for _, f := range paths {
+		if b.Reserve(f.path, f.size) {
+			reserved = append(reserved, f.path)
+		}
+	}
 	var wg sync.WaitGroup
 	jobs := make(chan string)
 	for range 8 {
@@ -236,7 +263,7 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 			}
 		}()
 	}
-	for _, p := range paths {
+	for _, p := range reserved {
 		jobs <- p
 	}
 	close(jobs)
@@ -244,17 +271,17 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 	return b.Snapshot(), nil
 }
 
+// readOne reads a reserved file.
 func readOne(b *Builder, fsys fs.FS, p string, max int64) {
 	f, err := fsys.Open(p)
 	if err != nil {
+		b.Drop(p)
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		return
-	}
-	if !b.Reserve(p, st.Size()) {
+		b.Drop(p)
 		return
 	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))

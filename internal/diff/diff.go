@@ -208,6 +208,9 @@ type walk struct {
 
 	mu      sync.Mutex
 	objects int
+	bytes   int64
+	work    int64
+	stopped bool
 
 	// pairs are every compared object pair, for the image table.
 	pairs []objectPair
@@ -224,7 +227,9 @@ func (w *walk) run(roots []string) error {
 	baseRoots, berr := w.base.s.Roots(roots)
 	headRoots, herr := w.head.s.Roots(roots)
 	if herr != nil {
-		return herr
+		w.res.Findings = append(w.res.Findings, check.Finding{Rule: check.RuleRoot, Severity: check.SeverityError,
+			Message: herr.Error() + "; nothing was rendered", Fix: check.Rules[check.RuleRoot].Fix})
+		return nil
 	}
 	if berr != nil {
 		// A repository that gains its root: everything is new.
@@ -234,7 +239,18 @@ func (w *walk) run(roots []string) error {
 	for i := range level {
 		level[i].root = true
 	}
+	// A Kustomization is visited once, however many times the tree
+	// declares it (one may even build itself).
+	seen := map[flux.NamespacedName]bool{}
 	for len(level) > 0 {
+		var fresh []pair
+		for _, p := range level {
+			if !seen[p.id] {
+				seen[p.id] = true
+				fresh = append(fresh, p)
+			}
+		}
+		level = fresh
 		type result struct {
 			children []pair
 		}
@@ -255,9 +271,7 @@ func (w *walk) run(roots []string) error {
 		for _, r := range results {
 			next = append(next, r.children...)
 		}
-		if w.limits.MaxObjects > 0 && w.objects > w.limits.MaxObjects {
-			w.res.Findings = append(w.res.Findings, check.Finding{Rule: check.RuleTooManyObjects, Severity: check.SeverityError,
-				Message: "the renders hold too many objects; the diff stops here", Fix: check.Rules[check.RuleTooManyObjects].Fix})
+		if w.overBudget() {
 			break
 		}
 		level = next
@@ -331,6 +345,9 @@ func (w *walk) visit(p pair) []pair {
 		if ks == nil || ks.External {
 			return nil, false, nil
 		}
+		if w.overBudget() {
+			return nil, false, errBudget
+		}
 		if p.root {
 			return sd.s.RenderFolders(ks, w.changed)
 		}
@@ -343,6 +360,11 @@ func (w *walk) visit(p pair) []pair {
 		// Both sides must cover the same folders.
 		br, berr = w.base.s.Render(p.base)
 		hr, herr = w.head.s.Render(p.head)
+	}
+	w.spend(br)
+	w.spend(hr)
+	if berr == errBudget || herr == errBudget {
+		return nil
 	}
 
 	kd := &KustomizationDiff{ID: p.id.String()}
@@ -416,16 +438,39 @@ func (w *walk) addKustomization(kd *KustomizationDiff) {
 func (w *walk) record(pairs []objectPair, br, hr *flux.Rendered) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if br != nil {
-		w.res.Rendered++
-		w.objects += len(br.Objects)
-	}
-	if hr != nil {
-		w.res.Rendered++
-		w.objects += len(hr.Objects)
-	}
 	w.pairs = append(w.pairs, pairs...)
 }
+
+// spend accounts for a render.
+func (w *walk) spend(r *flux.Rendered) {
+	if r == nil {
+		return
+	}
+	bytes, docs := r.Cost()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.res.Rendered++
+	w.objects += len(r.Objects)
+	w.bytes += bytes
+	w.work += int64(docs) * int64(docs)
+}
+
+// overBudget reports whether the renders so far passed a limit.
+func (w *walk) overBudget() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l := w.limits
+	over := (l.MaxObjects > 0 && w.objects > l.MaxObjects) || (l.MaxRenderBytes > 0 && w.bytes > l.MaxRenderBytes) || (l.MaxRenderWork > 0 && w.work > l.MaxRenderWork)
+	if over && !w.stopped {
+		w.stopped = true
+		w.res.Findings = append(w.res.Findings, check.Finding{Rule: check.RuleTooManyObjects, Severity: check.SeverityError,
+			Message: "the renders passed a limit (objects, bytes read by builds, or builds too large); the diff stops here", Fix: check.Rules[check.RuleTooManyObjects].Fix})
+	}
+	return over
+}
+
+// errBudget marks a render skipped because a limit was passed.
+var errBudget = errors.New("not rendered: a limit was passed")
 
 // renderMessage shortens a render error for a comment.
 func renderMessage(err error) string {

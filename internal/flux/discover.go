@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -60,7 +61,17 @@ type treeOptions struct {
 	// maxObjects stops the walk once the renders hold more objects; 0 is
 	// no limit.
 	maxObjects int
+	// maxInputBytes stops rendering once the renders together have read
+	// more bytes (a file read by two builds counts twice); 0 is no limit.
+	maxInputBytes int64
+	// maxWork stops rendering once the sum over builds of the square of
+	// their documents passes it (kustomize's work grows so); 0 is no
+	// limit.
+	maxWork int64
 }
+
+// errBudget marks a render skipped because maxInputBytes was spent.
+var errBudget = errors.New("the render budget is spent")
 
 // tree is what walkTree found.
 type tree struct {
@@ -69,7 +80,7 @@ type tree struct {
 	// Kustomization was not rendered); only with keepRenders.
 	rendered []*Rendered
 	errs     []error
-	// truncated is set when maxObjects stopped the walk.
+	// truncated is set when maxObjects or maxInputBytes stopped the walk.
 	truncated bool
 }
 
@@ -111,6 +122,7 @@ func walkTree(snap *snapshot, roots []string, opts treeOptions) (*tree, error) {
 	}
 	t := &tree{}
 	renders := map[*Kustomization]*Rendered{}
+	var spent, work atomic.Int64
 	objects := 0
 	for len(level) > 0 {
 		t.all = append(t.all, level...)
@@ -127,7 +139,16 @@ func walkTree(snap *snapshot, roots []string, opts treeOptions) (*tree, error) {
 			go func() {
 				defer wg.Done()
 				for i := range next {
+					if (opts.maxInputBytes > 0 && spent.Load() > opts.maxInputBytes) || (opts.maxWork > 0 && work.Load() > opts.maxWork) {
+						results[i] = result{err: errBudget}
+						continue
+					}
 					r, b, err := render(snap, level[i], opts.render)
+					if r != nil {
+						bytes, docs := r.Cost()
+						spent.Add(bytes)
+						work.Add(int64(docs) * int64(docs))
+					}
 					results[i] = result{r, b, err}
 				}
 			}()
@@ -146,6 +167,10 @@ func walkTree(snap *snapshot, roots []string, opts treeOptions) (*tree, error) {
 				continue
 			}
 			res := results[i]
+			if res.err == errBudget {
+				t.truncated = true
+				continue
+			}
 			if res.err != nil {
 				t.errs = append(t.errs, &RenderError{Kustomization: ks, Err: res.err})
 				continue

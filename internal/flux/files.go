@@ -1,7 +1,9 @@
 package flux
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -88,6 +90,8 @@ type inputs struct {
 	// seen holds every path the build saw, as an entry of a listed
 	// directory or otherwise.
 	seen map[string]bool
+	// docs counts the YAML documents of the files read (each read counts).
+	docs int
 }
 
 func newInputs() *inputs {
@@ -143,6 +147,17 @@ func copySet(s map[string]bool) map[string]bool {
 		out[k] = v
 	}
 	return out
+}
+
+// size returns the bytes of the snapshot's files the build read.
+func (in *inputs) size(idx *snapshotIndex) int64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var n int64
+	for p := range in.read {
+		n += int64(len(idx.files[p]))
+	}
+	return n
 }
 
 // touches reports whether a change (edit, creation or deletion) of the
@@ -263,7 +278,39 @@ func (r recordingFS) Open(p string) (filesys.File, error) {
 
 func (r recordingFS) ReadFile(p string) ([]byte, error) {
 	r.in.addRead(p)
-	return r.FileSystem.ReadFile(p)
+	data, err := r.FileSystem.ReadFile(p)
+	if err == nil {
+		if err := r.in.countDocuments(p, data); err != nil {
+			return nil, err
+		}
+	}
+	return data, err
+}
+
+// MaxBuildDocuments bounds the YAML documents one build may read. kustomize
+// checks every object it adds against all the others, so a build's time
+// grows with the square of its objects: about a second for 3,000 objects,
+// minutes for a file of 80,000 small ones.
+const MaxBuildDocuments = 5000
+
+// countDocuments adds the documents of a file read, failing once the
+// build has read more than MaxBuildDocuments.
+func (in *inputs) countDocuments(p string, data []byte) error {
+	n := bytes.Count(data, []byte("\n---")) + 1
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.docs += n
+	if in.docs > MaxBuildDocuments {
+		return fmt.Errorf("reading %q: the build has read more than %d YAML documents, the limit for one build", repoPath(p), MaxBuildDocuments)
+	}
+	return nil
+}
+
+// documents returns how many documents the build read.
+func (in *inputs) documents() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.docs
 }
 
 func (r recordingFS) Exists(p string) bool {

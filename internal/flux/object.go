@@ -86,6 +86,10 @@ type stringScan struct {
 	dollar bool
 	// varRef: some key or string holds "${".
 	varRef bool
+	// refs counts the "${" in keys and strings.
+	refs int
+	// bytes is the length of every key and string together.
+	bytes int
 }
 
 // scanStrings looks for "$" in every key and string value of v.
@@ -93,10 +97,12 @@ func scanStrings(v any) stringScan {
 	var s stringScan
 	var walk func(v any)
 	look := func(str string) {
+		s.bytes += len(str)
 		if i := strings.IndexByte(str, '$'); i >= 0 {
 			s.dollar = true
-			if strings.Contains(str[i:], "${") {
+			if n := strings.Count(str[i:], "${"); n > 0 {
 				s.varRef = true
+				s.refs += n
 			}
 		}
 	}

@@ -58,6 +58,16 @@ type Rendered struct {
 	inputs *inputs
 	// unresolved lists the substituteFrom sources not found when rendering.
 	unresolved []SubstituteRef
+	// readBytes and readDocuments are what the build read.
+	readBytes     int64
+	readDocuments int
+}
+
+// Cost returns what the build read: the bytes of the files (a file read
+// twice counts twice) and their YAML documents. Memory grows with the
+// first, kustomize's time with the square of the second.
+func (r *Rendered) Cost() (bytes int64, documents int) {
+	return r.readBytes, r.readDocuments
 }
 
 // Object is one object of a build.
@@ -241,7 +251,7 @@ func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *
 		}
 	}
 
-	out := &Rendered{Kustomization: ks, inputs: b.inputs}
+	out := &Rendered{Kustomization: ks, inputs: b.inputs, readBytes: b.inputs.size(snap.idx), readDocuments: b.inputs.documents()}
 	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
 	p := postProcess{
 		ks:         ks,
@@ -334,6 +344,12 @@ func (p *postProcess) object(res *resource.Resource) (*Object, []Finding, error)
 			}
 		}
 		if (len(p.vars) > 0 || p.always) && (scan.dollar || hasLargeInt(m)) {
+			// A variable holding a large value, used many times, can make
+			// one object of any size; the controller would try.
+			if estimate := scan.bytes + scan.refs*p.longestVar(); estimate > MaxSubstitutedBytes {
+				return nil, nil, fmt.Errorf("rendering %s: %s from %q: substituting its %d variable references could make it %d bytes, over the limit of %d",
+					ks, id, origin, scan.refs, estimate, MaxSubstitutedBytes)
+			}
 			if m, err = p.substitute(res); err != nil {
 				return nil, nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, id, origin, err)
 			}
@@ -345,6 +361,19 @@ func (p *postProcess) object(res *resource.Resource) (*Object, []Finding, error)
 		setCommonMetadata(u, cm.Labels, cm.Annotations)
 	}
 	return &Object{Unstructured: u, Origin: origin, Encrypted: encrypted}, findings, nil
+}
+
+// MaxSubstitutedBytes bounds what postBuild substitution may make of one
+// object: a render that could exceed it fails instead.
+const MaxSubstitutedBytes = 64 << 20
+
+// longestVar returns the length of the longest variable value.
+func (p *postProcess) longestVar() int {
+	n := 0
+	for _, v := range p.vars {
+		n = max(n, len(v))
+	}
+	return n
 }
 
 // substitute runs the controller's own substitution on a copy of res, after

@@ -11,6 +11,16 @@ type TreeOptions struct {
 	// MaxObjects stops the walk down the tree, after the level that passes
 	// it, once the renders hold more objects than this; 0 is no limit.
 	MaxObjects int
+	// MaxInputBytes stops rendering once the builds together have read
+	// more bytes than this (a file read by several builds counts each
+	// time): what a build holds in memory grows with what it reads, and a
+	// hostile repository can make many builds read the same large files.
+	// 0 is no limit.
+	MaxInputBytes int64
+	// MaxWork stops rendering once the builds' work passes it: the sum over
+	// builds of the square of the YAML documents each read, which is how
+	// kustomize's time grows (see MaxBuildDocuments). 0 is no limit.
+	MaxWork int64
 }
 
 // Tree is every Kustomization of a repository and what each renders.
@@ -22,8 +32,9 @@ type Tree struct {
 	Rendered []*Rendered
 	// Errors are the renders that failed.
 	Errors []*RenderError
-	// Truncated is set when MaxObjects stopped the walk: Kustomizations
-	// below the last level rendered are missing.
+	// Truncated is set when MaxObjects, MaxInputBytes or MaxWork stopped
+	// the walk:
+	// some Kustomizations were not rendered.
 	Truncated bool
 }
 
@@ -41,10 +52,12 @@ type Tree struct {
 // Tree.Errors.
 func RenderAll(files Files, roots []string, opts TreeOptions) (*Tree, error) {
 	t, err := walkTree(newSnapshot(files), roots, treeOptions{
-		render:      opts.RenderOptions,
-		keepRenders: true,
-		workers:     opts.Workers,
-		maxObjects:  opts.MaxObjects,
+		render:        opts.RenderOptions,
+		keepRenders:   true,
+		workers:       opts.Workers,
+		maxObjects:    opts.MaxObjects,
+		maxInputBytes: opts.MaxInputBytes,
+		maxWork:       opts.MaxWork,
 	})
 	if t == nil {
 		return nil, err
