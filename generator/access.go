@@ -1,11 +1,349 @@
 package generator
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
+	kjson "sigs.k8s.io/json"
+	sigsyaml "sigs.k8s.io/yaml"
+
+	"github.com/gen-gitops/gen/internal/repo"
+	"github.com/gen-gitops/gen/scaffolds"
+)
+
+// The chute operator's API: a ChuteConfig (account-level settings) and a
+// Chute per exposed Service. The schema is examples/crds/chute.yaml; the Go
+// types below mirror it, and a test checks that both accept and refuse the
+// same objects.
+const (
+	ChuteGroup      = "chutes.troubleshat.com"
+	ChuteAPIVersion = ChuteGroup + "/v1alpha1"
+)
+
+// AccessOptions are the inputs of --expose access.
+type AccessOptions struct {
+	// Emails and EmailDomains are who the Access policy admits.
+	Emails       []string
+	EmailDomains []string
+	// Config names the ChuteConfig; when empty, the repository's only one.
+	Config string
+}
+
+// Chute mirrors the Chute custom resource; decode with DecodeChute.
+type Chute struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   ChuteMetadata  `json:"metadata"`
+	Spec       ChuteSpec      `json:"spec"`
+	Status     map[string]any `json:"status,omitempty"`
+}
+
+// ChuteMetadata is the part of metadata a Chute file sets.
+type ChuteMetadata struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// ChuteSpec is what a Chute asks for.
+type ChuteSpec struct {
+	// ConfigRef names the ChuteConfig whose account serves the Chute.
+	ConfigRef ChuteConfigRef `json:"configRef"`
+	// Service receives the traffic; it is in the Chute's namespace.
+	Service ChuteService `json:"service"`
+	// Hostname is the public name.
+	Hostname string `json:"hostname"`
+	// Access is who may pass; at least one list is set.
+	Access ChuteAccess `json:"access"`
+	// SessionDuration is how long a login lasts ("24h", "30m").
+	SessionDuration string `json:"sessionDuration,omitempty"`
+}
+
+// ChuteConfigRef names a ChuteConfig.
+type ChuteConfigRef struct {
+	Name string `json:"name"`
+}
+
+// ChuteService is the Service a Chute exposes.
+type ChuteService struct {
+	Name string `json:"name"`
+	Port int32  `json:"port"`
+	// Scheme is http (default) or https.
+	Scheme string `json:"scheme,omitempty"`
+}
+
+// ChuteAccess is the Access policy: emails and email domains admitted.
+type ChuteAccess struct {
+	Emails       []string `json:"emails,omitempty"`
+	EmailDomains []string `json:"emailDomains,omitempty"`
+}
+
+var (
+	chuteHostname = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$`)
+	chuteService  = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+	chuteDuration = regexp.MustCompile(`^[0-9]+(m|h)$`)
+)
+
+// DecodeChute decodes a Chute document strictly (an unknown or misspelt
+// field is an error) and validates it.
+func DecodeChute(doc []byte) (*Chute, error) {
+	js, err := sigsyaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Chute: %w", err)
+	}
+	// Field names are case-sensitive, as the API server reads them.
+	var c Chute
+	strict, err := kjson.UnmarshalStrict(js, &c, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return nil, fmt.Errorf("reading the Chute: %w", err)
+	}
+	if len(strict) > 0 {
+		return nil, fmt.Errorf("reading the Chute: %w", errors.Join(strict...))
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks what examples/crds/chute.yaml requires of a Chute.
+func (c *Chute) Validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if c.APIVersion != ChuteAPIVersion || c.Kind != "Chute" {
+		bad("apiVersion/kind %s/%s: want %s/Chute", c.APIVersion, c.Kind, ChuteAPIVersion)
+	}
+	if c.Metadata.Name == "" {
+		bad("metadata.name is required")
+	}
+	s := c.Spec
+	if s.ConfigRef.Name == "" || len(s.ConfigRef.Name) > 253 {
+		bad("spec.configRef.name: required, at most 253 characters")
+	}
+	if !chuteService.MatchString(s.Service.Name) || len(s.Service.Name) > 63 {
+		bad("spec.service.name %q: a Service name", s.Service.Name)
+	}
+	if s.Service.Port < 1 || s.Service.Port > 65535 {
+		bad("spec.service.port %d: out of range 1-65535", s.Service.Port)
+	}
+	if s.Service.Scheme != "" && s.Service.Scheme != "http" && s.Service.Scheme != "https" {
+		bad("spec.service.scheme %q: want http or https", s.Service.Scheme)
+	}
+	if !chuteHostname.MatchString(s.Hostname) || len(s.Hostname) > 253 {
+		bad("spec.hostname %q: a lowercase DNS name", s.Hostname)
+	}
+	if s.Access.Emails == nil && s.Access.EmailDomains == nil {
+		bad("spec.access: give emails or emailDomains")
+	}
+	for _, l := range []struct {
+		name  string
+		items []string
+		check func(string) error
+	}{{"emails", s.Access.Emails, checkEmail}, {"emailDomains", s.Access.EmailDomains, checkEmailDomain}} {
+		if l.items != nil && (len(l.items) < 1 || len(l.items) > 1000) {
+			bad("spec.access.%s: 1 to 1000 entries", l.name)
+		}
+		for _, it := range l.items {
+			if err := l.check(it); err != nil {
+				bad("spec.access.%s: %v", l.name, err)
+			}
+		}
+	}
+	if s.SessionDuration != "" && !chuteDuration.MatchString(s.SessionDuration) {
+		bad("spec.sessionDuration %q: minutes or hours, like 30m or 24h", s.SessionDuration)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid Chute %s: %s", c.Metadata.Name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func checkEmail(s string) error {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || len(s) > 254 {
+		return fmt.Errorf("%q is not an email address (want name@example.org)", s)
+	}
+	_, domain, _ := strings.Cut(s, "@")
+	if !chuteHostname.MatchString(domain) {
+		return fmt.Errorf("%q: the domain %q is not a DNS name", s, domain)
+	}
+	return nil
+}
+
+func checkEmailDomain(s string) error {
+	if !chuteHostname.MatchString(s) || len(s) > 253 {
+		return fmt.Errorf("%q is not a domain name like example.org", s)
+	}
+	return nil
+}
+
+// ParseAllowEmail checks one --allow-email: a bare address, lowercased.
+func ParseAllowEmail(s string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(s))
+	if err := checkEmail(e); err != nil {
+		return "", fmt.Errorf("--allow-email %w", err)
+	}
+	return e, nil
+}
+
+// ParseAllowDomain checks one --allow-domain: a domain whose every address
+// is admitted.
+func ParseAllowDomain(s string) (string, error) {
+	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
+	d = strings.TrimPrefix(d, "@")
+	if strings.HasPrefix(d, "*.") {
+		return "", fmt.Errorf("--allow-domain %q: give the domain itself (example.org admits every address @example.org)", s)
+	}
+	if err := checkEmailDomain(d); err != nil {
+		return "", fmt.Errorf("--allow-domain %w", err)
+	}
+	return d, nil
+}
 
 // validateAccess checks the options of --expose access.
 func (o *AddAppOptions) validateAccess() error {
-	return fmt.Errorf("--expose access is not available yet")
+	a := &o.Access
+	if len(a.Emails) == 0 && len(a.EmailDomains) == 0 {
+		return fmt.Errorf("--expose access needs --allow-email or --allow-domain: who may pass the Access login")
+	}
+	if len(o.Hosts) != 1 {
+		return fmt.Errorf("--expose access takes one --host: a Chute serves one hostname")
+	}
+	if o.Mode == ModeChart && o.Port == 0 {
+		return fmt.Errorf("--expose access in chart mode needs --port: the port of the chart's Service")
+	}
+	for i, e := range a.Emails {
+		v, err := ParseAllowEmail(e)
+		if err != nil {
+			return err
+		}
+		a.Emails[i] = v
+	}
+	for i, d := range a.EmailDomains {
+		v, err := ParseAllowDomain(d)
+		if err != nil {
+			return err
+		}
+		a.EmailDomains[i] = v
+	}
+	a.Emails, a.EmailDomains = uniqueSorted(a.Emails), uniqueSorted(a.EmailDomains)
+	if a.Config != "" {
+		if errs := validation.IsDNS1123Subdomain(a.Config); len(errs) > 0 {
+			return fmt.Errorf("--chute-config %q is not a valid name: %s", a.Config, strings.Join(errs, "; "))
+		}
+	}
+	return nil
 }
 
-// exposeAccess writes the app's Chute.
-func (g *appGen) exposeAccess() error { return nil }
+func uniqueSorted(in []string) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chuteConfigs lists the repository's ChuteConfigs: name and file.
+func chuteConfigs(r *repo.Repo) map[string]string {
+	out := map[string]string{}
+	for _, o := range r.Objects() {
+		if o.Kind == "ChuteConfig" && strings.HasPrefix(o.APIVersion, ChuteGroup+"/") {
+			out[o.Name] = o.File
+		}
+	}
+	return out
+}
+
+// exposeAccess writes the app's Chute: its operator gives the Service a
+// tunnel and an Access application, and publishes the name itself, so no
+// route, tunnel rule or DNSEndpoint is written.
+func (g *appGen) exposeAccess() error {
+	o := g.o
+	configs := chuteConfigs(g.r)
+	var names []string
+	for n := range configs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	config := o.Access.Config
+	switch {
+	case config == "" && len(names) == 1:
+		config = names[0]
+	case config == "" && len(names) == 0:
+		return fmt.Errorf("--expose access: the repository declares no ChuteConfig (%s); pass --chute-config NAME, the one your chute operator uses", ChuteAPIVersion)
+	case config == "":
+		return fmt.Errorf("--expose access: the repository declares %d ChuteConfigs (%s); choose one with --chute-config", len(names), strings.Join(names, ", "))
+	case len(names) > 0 && configs[config] == "":
+		return fmt.Errorf("--chute-config %s: no ChuteConfig of that name in the repository (have: %s)", config, strings.Join(names, ", "))
+	}
+	if f := configs[config]; f != "" {
+		if ref, ok := ownerOfFile(g.r, f); ok {
+			g.extraDeps = append(g.extraDeps, ref)
+		}
+	}
+	h := g.hosts[0]
+	spec := ChuteSpec{
+		ConfigRef: ChuteConfigRef{Name: config},
+		Service:   ChuteService{Name: o.Name, Port: int32(o.Port)},
+		Hostname:  h.Template(),
+		Access:    ChuteAccess{Emails: o.Access.Emails, EmailDomains: o.Access.EmailDomains},
+	}
+	// Check the object as Flux will apply it: with the domain substituted.
+	check := Chute{APIVersion: ChuteAPIVersion, Kind: "Chute", Metadata: ChuteMetadata{Name: o.Name}, Spec: spec}
+	domain := h.Domain.Value
+	if domain == "" {
+		domain = "example.com"
+	}
+	check.Spec.Hostname = strings.ReplaceAll(spec.Hostname, "${"+h.Domain.Var+"}", domain)
+	if err := check.Validate(); err != nil {
+		return fmt.Errorf("--expose access: %w", err)
+	}
+	access := newMap()
+	if len(spec.Access.Emails) > 0 {
+		access.set("emails", strSeq(spec.Access.Emails))
+	}
+	if len(spec.Access.EmailDomains) > 0 {
+		access.set("emailDomains", strSeq(spec.Access.EmailDomains))
+	}
+	doc := mapOf(
+		"apiVersion", str(ChuteAPIVersion),
+		"kind", str("Chute"),
+		"metadata", mapOf("name", str(o.Name)),
+		"spec", mapOf(
+			"configRef", mapOf("name", str(config)),
+			"service", mapOf("name", str(o.Name), "port", num(o.Port)),
+			"hostname", quoted(spec.Hostname),
+			"access", access.node,
+		),
+	)
+	body, err := scaffolds.ToYAML(doc)
+	if err != nil {
+		return fmt.Errorf("writing chute.yaml: %w", err)
+	}
+	g.cs.Add(g.file("chute.yaml"), []byte("---\n"+body+"\n"))
+	g.resources = append(g.resources, "chute.yaml")
+	return nil
+}
+
+func strSeq(items []string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, s := range items {
+		n.Content = append(n.Content, str(s))
+	}
+	return n
+}

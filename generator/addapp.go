@@ -101,6 +101,8 @@ type AddAppOptions struct {
 	Gateway string // "external" or "internal"
 	// Expose is how the hostnames reach the app (ExposeGateway when empty).
 	Expose Expose
+	// Access is the policy of ExposeAccess.
+	Access AccessOptions
 
 	DependsOn []Ref
 	Secrets   []KV
@@ -326,6 +328,9 @@ type appGen struct {
 	hasRoute      bool
 	hasDNS        bool
 	gateway       repo.Gateway
+	// extraDeps are Kustomizations the exposure needs (the chute
+	// operator's).
+	extraDeps []Ref
 }
 
 func (g *appGen) run() (*Changeset, error) {
@@ -789,6 +794,7 @@ func DependsOnFor(r *repo.Repo, route, dns bool) []Ref {
 
 func (g *appGen) ks() error {
 	deps := DependsOnFor(g.r, g.hasRoute, g.hasDNS)
+	deps = append(deps, g.extraDeps...)
 	for _, d := range g.o.DependsOn {
 		if _, ok := g.r.App(d.Namespace, d.Name); !ok && !hasKustomization(g.r, d) {
 			return fmt.Errorf("--depends-on %s: no Flux Kustomization %q in namespace %q", d, d.Name, d.Namespace)

@@ -184,6 +184,9 @@ func (o *AddAppOptions) validateExpose() error {
 	if o.Expose == "" {
 		o.Expose = ExposeGateway
 	}
+	if o.Expose != ExposeAccess && (len(o.Access.Emails) > 0 || len(o.Access.EmailDomains) > 0 || o.Access.Config != "") {
+		return fmt.Errorf("--allow-email, --allow-domain and --chute-config go with --expose access")
+	}
 	switch o.Expose {
 	case ExposeGateway:
 	case ExposeTunnel, ExposeAccess:

@@ -34,6 +34,9 @@ type addAppFlags struct {
 	ImageExtract string
 	Expose       exposeFlag
 	Strict       bool
+	AllowEmails  []string
+	AllowDomains []string
+	ChuteConfig  string
 }
 
 // exposeFlag is --expose: gateway, tunnel or access.
@@ -101,6 +104,10 @@ is written. Running the same command twice changes nothing.`,
   # Straight from the Cloudflare tunnel to the Service, no gateway
   gen add-app default/wiki --image ghcr.io/example/wiki:2.5 --port 3000 --host wiki --expose tunnel
 
+  # Behind Cloudflare Access (email one-time PINs), through the chute operator
+  gen add-app default/notes --image ghcr.io/example/notes:1.4 --port 8080 --host notes \
+    --expose access --allow-email me@example.org --allow-domain family.example.org
+
   # Follow new releases: Flux's image automation rewrites the marked tag
   gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --image-policy 'semver:>=1.11.0'
   gen add-app default/site --image ghcr.io/me/site:main-abc1234-1718000000 \
@@ -159,6 +166,9 @@ is written. Running the same command twice changes nothing.`,
 	fl.BoolVar(&f.Strict, "strict", false, "fail, writing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
 	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute), tunnel (a cloudflared ingress rule to the Service) or access (a Chute: tunnel + Cloudflare Access)")
 	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "tunnel", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	fl.StringArrayVar(&f.AllowEmails, "allow-email", nil, "with --expose access: an email address the Access login admits (repeatable)")
+	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
+	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
 	fl.StringVar(&f.ImagePolicy, "image-policy", "", "follow new tags with Flux image automation: semver:<range> (semver:>=1.0.0) or regex:<pattern>")
 	fl.StringVar(&f.ImageExtract, "image-policy-extract", "", "with --image-policy regex:...: the group to order tags by, numerically ($ts for (?P<ts>...), or $1)")
 	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.FixedCompletions([]string{"external", "internal"}, cobra.ShellCompDirectiveNoFileComp))
@@ -176,6 +186,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
 		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
+		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	switch {
 	case f.Chart != "" && f.Raw:
