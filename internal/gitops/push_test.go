@@ -238,3 +238,37 @@ func TestPushTargetRedactsURLPassword(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+// TestPushSSHWithAgent pushes over SSH to a real git server on loopback,
+// authenticating with the keys of an ssh-agent (SSH_AUTH_SOCK).
+func TestPushSSHWithAgent(t *testing.T) {
+	srv := gittest.NewSSHServer(t)
+	url := srv.NewBare(t, "home-ops.git")
+	sock, key := gittest.StartAgent(t)
+	// go-git's agent and known_hosts lookups read the process environment.
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	t.Setenv("SSH_KNOWN_HOSTS", srv.KnownHosts(t))
+	vars := env(map[string]string{"SSH_AUTH_SOCK": sock})
+
+	dir := workRepo(t, url)
+	g := open(t, dir)
+	// The agent's key is not authorized yet: refused before anything else.
+	if _, err := g.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars}); err == nil || !strings.Contains(err.Error(), "cannot reach origin") {
+		t.Fatalf("unauthorized key: %v", err)
+	}
+	srv.Authorize(key)
+	target, err := g.PushTarget(context.Background(), gitops.PushOptions{Branch: "add-hello", Getenv: vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target.Auth != "ssh-agent" {
+		t.Fatalf("auth = %q", target.Auth)
+	}
+	h := commit(t, g, dir, "hello.yaml", "hello: world\n", "add-hello")
+	if err := g.Push(context.Background(), target, h); err != nil {
+		t.Fatal(err)
+	}
+	if got := gittest.Git(t, filepath.Join(srv.Root, "home-ops.git"), "rev-parse", "add-hello"); got != h.String() {
+		t.Fatalf("remote add-hello = %s, want %s", got, h)
+	}
+}
