@@ -446,13 +446,13 @@ func (w *walk) spend(r *flux.Rendered) {
 	if r == nil {
 		return
 	}
-	bytes, docs := r.Cost()
+	bytes, work := r.Cost()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.res.Rendered++
 	w.objects += len(r.Objects)
 	w.bytes += bytes
-	w.work += int64(docs) * int64(docs)
+	w.work += work
 }
 
 // overBudget reports whether the renders so far passed a limit.

@@ -145,9 +145,9 @@ func walkTree(snap *snapshot, roots []string, opts treeOptions) (*tree, error) {
 					}
 					r, b, err := render(snap, level[i], opts.render)
 					if r != nil {
-						bytes, docs := r.Cost()
+						bytes, w := r.Cost()
 						spent.Add(bytes)
-						work.Add(int64(docs) * int64(docs))
+						work.Add(w)
 					}
 					results[i] = result{r, b, err}
 				}

@@ -2,6 +2,7 @@ package flux
 
 import (
 	"context"
+	"errors"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/yaml"
 )
@@ -58,16 +58,17 @@ type Rendered struct {
 	inputs *inputs
 	// unresolved lists the substituteFrom sources not found when rendering.
 	unresolved []SubstituteRef
-	// readBytes and readDocuments are what the build read.
-	readBytes     int64
-	readDocuments int
+	// readBytes is what the build read; work is built.work.
+	readBytes int64
+	work      int64
 }
 
-// Cost returns what the build read: the bytes of the files (a file read
-// twice counts twice) and their YAML documents. Memory grows with the
-// first, kustomize's time with the square of the second.
-func (r *Rendered) Cost() (bytes int64, documents int) {
-	return r.readBytes, r.readDocuments
+// Cost returns what the build took: the bytes of the files it read, and
+// its work, the square of the YAML documents each kustomize run read
+// (kustomize's time grows so: every object it adds is checked against all
+// the others). Memory grows with the first, time with the second.
+func (r *Rendered) Cost() (bytes, work int64) {
+	return r.readBytes, r.work
 }
 
 // Object is one object of a build.
@@ -251,7 +252,7 @@ func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *
 		}
 	}
 
-	out := &Rendered{Kustomization: ks, inputs: b.inputs, readBytes: b.inputs.size(snap.idx), readDocuments: b.inputs.documents()}
+	out := &Rendered{Kustomization: ks, inputs: b.inputs, readBytes: b.inputs.size(snap.idx), work: b.work}
 	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
 	p := postProcess{
 		ks:         ks,
@@ -267,7 +268,7 @@ func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *
 		}},
 	}
 	// The build is not changed: a cached one is reused by later renders.
-	for _, res := range b.resMap.Resources() {
+	for _, res := range b.resources {
 		o, findings, err := p.object(res)
 		if err != nil {
 			return nil, nil, err
@@ -406,15 +407,25 @@ func (p *postProcess) substitute(res *resource.Resource) (map[string]any, error)
 // built is the output of a kustomize build before any post-processing. It
 // is never changed after the build.
 type built struct {
-	resMap resmap.ResMap
+	// resources are the objects in kustomize's output order.
+	resources []*resource.Resource
+	// work is the sum over the kustomize runs of the build (one, or one
+	// per part of a split build) of the square of the documents each read.
+	work int64
 	// keepOrigin is true when the kustomization asked for origin annotations.
 	keepOrigin bool
 	// inputs is what the build read.
 	inputs *inputs
 }
 
-// build generates the kustomization of ks's folder and runs kustomize.
+// build generates the kustomization of ks's folder and runs kustomize,
+// split by entry when that gives the same output (see split.go).
 func build(snap *snapshot, ks *Kustomization) (*built, error) {
+	return buildWith(snap, ks, true)
+}
+
+// buildWith is build, splitting only when split is set.
+func buildWith(snap *snapshot, ks *Kustomization, split bool) (*built, error) {
 	fs := newMemFS(snap.idx)
 	in := newInputs()
 	rec := recordingFS{FileSystem: fs, in: in}
@@ -448,11 +459,22 @@ func build(snap *snapshot, ks *Kustomization) (*built, error) {
 		return nil, fmt.Errorf("rendering %s: %w", ks, &UnsafeError{Problems: scan.problems})
 	}
 
+	if split && !scan.changesSchema && !scan.crossFolder && splittable(gen) {
+		resources, work, err := buildParts(snap, gen, kus, dir, in)
+		if err == nil {
+			return &built{resources: resources, work: work, keepOrigin: keepOrigin, inputs: in}, nil
+		}
+		if !errors.Is(err, errNotSplit) {
+			return nil, fmt.Errorf("rendering %s: kustomize build failed: %w", ks, err)
+		}
+	}
+	before := in.documents()
 	resMap, err := kustomizeBuild(rec, dir, scan.changesSchema)
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: kustomize build failed: %w", ks, err)
 	}
-	return &built{resMap: resMap, keepOrigin: keepOrigin, inputs: in}, nil
+	d := int64(in.documents() - before)
+	return &built{resources: resMap.Resources(), work: d * d, keepOrigin: keepOrigin, inputs: in}, nil
 }
 
 // toUnstructured converts res through JSON, so that numbers are int64 or

@@ -77,6 +77,11 @@ type refScan struct {
 	// changesSchema is set when a kustomization sets kustomize's global
 	// schema (openapi: or crds:).
 	changesSchema bool
+	// crossFolder is set when a kustomization has something whose effect
+	// reaches past its own folder in a build: generators (references to
+	// their hashed names are fixed wherever they are), vars, or
+	// transformer configurations.
+	crossFolder bool
 }
 
 // maxKustomizationFiles bounds how many kustomization files one build may
@@ -109,6 +114,7 @@ type kustomizationRefFields struct {
 	HelmCharts         []any           `json:"helmCharts"`
 	HelmGlobals        map[string]any  `json:"helmGlobals"`
 	HelmChartInflation []any           `json:"helmChartInflationGenerator"`
+	Vars               []any           `json:"vars"`
 }
 
 // scanRefs reads the kustomization of dir and every kustomization it
@@ -141,6 +147,9 @@ func scanRefs(fs filesys.FileSystem, dir string) refScan {
 		file := repoPath(kfile)
 		if k.OpenAPI != nil || len(k.Crds) > 0 {
 			out.changesSchema = true
+		}
+		if len(k.ConfigMapGenerator) > 0 || len(k.SecretGenerator) > 0 || len(k.Vars) > 0 || len(k.Configurations) > 0 || len(k.Generators) > 0 {
+			out.crossFolder = true
 		}
 		add := func(kind, field, ref string) {
 			out.problems = append(out.problems, Problem{Kind: kind, File: file, Field: field, Ref: ref})

@@ -55,6 +55,8 @@ type Repo struct {
 	Notes []string
 
 	objects []Object
+	// nsParents caches hasNamespaceFolders.
+	nsParents map[string]bool
 }
 
 // Objects returns every YAML document of the repository, in file order.
@@ -394,21 +396,21 @@ func (r *Repo) findRoots(docs []Object) error {
 // hasNamespaceFolders reports whether dir has at least one child folder
 // whose kustomization.yaml lists an ./<app>/ks.yaml.
 func (r *Repo) hasNamespaceFolders(dir string) bool {
-	prefix := dir + "/"
-	for p, data := range r.Files {
-		if !strings.HasPrefix(p, prefix) {
-			continue
-		}
-		rest := strings.TrimPrefix(p, prefix)
-		parts := strings.Split(rest, "/")
-		if len(parts) != 2 || !isKustomizationFile(parts[1]) {
-			continue
-		}
-		if bytes.Contains(data, []byte("/ks.yaml")) || bytes.Contains(data, []byte("/ks.yml")) {
-			return true
+	if r.nsParents == nil {
+		// Every folder that has such a child, found in one pass: the
+		// question is asked for every Flux Kustomization's path.
+		r.nsParents = map[string]bool{}
+		for p, data := range r.Files {
+			parts := strings.Split(p, "/")
+			if len(parts) < 3 || !isKustomizationFile(parts[len(parts)-1]) {
+				continue
+			}
+			if bytes.Contains(data, []byte("/ks.yaml")) || bytes.Contains(data, []byte("/ks.yml")) {
+				r.nsParents[strings.Join(parts[:len(parts)-2], "/")] = true
+			}
 		}
 	}
-	return false
+	return r.nsParents[dir]
 }
 
 func isKustomizationFile(name string) bool {
@@ -469,6 +471,21 @@ func (r *Repo) findNamespaces(docs []Object) {
 	for _, d := range docs {
 		byFile[d.File] = append(byFile[d.File], d)
 	}
+	// The kinds under each app folder, in one pass over the files.
+	kinds := map[string]map[string]bool{}
+	for f, ds := range byFile {
+		parts := strings.SplitN(strings.TrimPrefix(f, prefix), "/", 3)
+		if !strings.HasPrefix(f, prefix) || len(parts) < 3 {
+			continue
+		}
+		dir := prefix + parts[0] + "/" + parts[1]
+		if kinds[dir] == nil {
+			kinds[dir] = map[string]bool{}
+		}
+		for _, d := range ds {
+			kinds[dir][d.Kind] = true
+		}
+	}
 	for _, ns := range r.Namespaces {
 		for _, app := range ns.Apps {
 			for _, d := range byFile[app.KS] {
@@ -476,7 +493,7 @@ func (r *Repo) findNamespaces(docs []Object) {
 					app.Kustomizations = append(app.Kustomizations, d.Name)
 				}
 			}
-			app.Mode = r.appMode(app.Dir, byFile)
+			app.Mode = appMode(kinds[app.Dir])
 		}
 	}
 }
@@ -491,17 +508,7 @@ func (r *Repo) namespaceByDir(dir string) *Namespace {
 }
 
 // appMode classifies an app by the kinds under its folder.
-func (r *Repo) appMode(dir string, byFile map[string][]Object) AppMode {
-	kinds := map[string]bool{}
-	prefix := dir + "/"
-	for f, ds := range byFile {
-		if !strings.HasPrefix(f, prefix) {
-			continue
-		}
-		for _, d := range ds {
-			kinds[d.Kind] = true
-		}
-	}
+func appMode(kinds map[string]bool) AppMode {
 	switch {
 	case kinds["HelmRelease"] && kinds["OCIRepository"]:
 		return ModeHelmOCI
