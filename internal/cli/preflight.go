@@ -197,11 +197,21 @@ type conflictError struct{ msg string }
 func (e *conflictError) Error() string { return e.msg }
 func (e *conflictError) ExitCode() int { return ExitFailure }
 
-// preflightAddApp runs the check for the hostnames of a new app when a
-// token is set: conflicts and API errors are warnings, or errors with
-// strict (then nothing is written).
+// preflightAddApp runs the check for the hostnames of a new app. A Chute's
+// operator publishes its name itself, so --expose access is not checked.
 func preflightAddApp(ctx context.Context, streams IO, env Env, r *repo.Repo, o generator.AddAppOptions, strict bool) error {
-	if len(o.Hosts) == 0 || o.Expose == generator.ExposeAccess {
+	if o.Expose == generator.ExposeAccess {
+		return nil
+	}
+	return preflightHosts(ctx, streams, env, r, o.Hosts, strict)
+}
+
+// preflightHosts is the check every writing command that publishes
+// hostnames runs before it writes (hosts as --host takes them), when a
+// token is set: conflicts and API errors are warnings on streams.ErrOut,
+// or, with strict, an error (then the command writes nothing).
+func preflightHosts(ctx context.Context, streams IO, env Env, r *repo.Repo, hosts []string, strict bool) error {
+	if len(hosts) == 0 {
 		return nil
 	}
 	if env.Getenv(TokenEnv) == "" {
@@ -210,7 +220,7 @@ func preflightAddApp(ctx context.Context, streams IO, env Env, r *repo.Repo, o g
 		}
 		return nil
 	}
-	checks, skipped, err := preflightChecks(r, o.Hosts, "")
+	checks, skipped, err := preflightChecks(r, hosts, "")
 	if err != nil {
 		return err
 	}
