@@ -215,31 +215,12 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		}
 		o.Env = append(o.Env, kv)
 	}
-	stdinUsed := false
-	for _, s := range f.Secrets {
-		kv, err := generator.ParseKV(s)
+	if len(f.Secrets) > 0 {
+		secrets, err := readSecretArgs(f.Secrets, stdin)
 		if err != nil {
-			return o, usageErrorf("--secret: %q is not KEY=VALUE, KEY=@file or KEY=-", secretKeyOnly(s))
+			return o, err
 		}
-		switch {
-		case kv.Value == "-":
-			if stdinUsed {
-				return o, usageErrorf("--secret %s=-: only one secret can come from stdin", kv.Key)
-			}
-			stdinUsed = true
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return o, fmt.Errorf("reading --secret %s from stdin: %w", kv.Key, err)
-			}
-			kv.Value = strings.TrimRight(string(data), "\r\n")
-		case strings.HasPrefix(kv.Value, "@"):
-			data, err := os.ReadFile(strings.TrimPrefix(kv.Value, "@"))
-			if err != nil {
-				return o, usageErrorf("--secret %s: %v", kv.Key, err)
-			}
-			kv.Value = string(data)
-		}
-		o.Secrets = append(o.Secrets, kv)
+		o.Secrets = secrets
 	}
 	for _, p := range f.Persist {
 		v, err := generator.ParsePersist(p)
