@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/resource"
@@ -47,15 +48,18 @@ func plainJSON(v any) (any, error) {
 		if v <= math.MaxInt64 {
 			return int64(v), nil
 		}
-		return float64(v), nil
+		return nil, errNotPlain
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, errNotPlain
 		}
 		// json.Marshal prints an integral float below 1e21 without an
-		// exponent, which the decoder then reads as an int64 if it fits.
-		if v == math.Trunc(v) && math.Abs(v) < 1e21 && v >= math.MinInt64 && v < math.MaxInt64 {
-			return int64(v), nil
+		// exponent, in its shortest form, which the decoder then reads as
+		// an int64 if it fits.
+		if v == math.Trunc(v) && math.Abs(v) < 1e21 {
+			if n, err := strconv.ParseInt(strconv.FormatFloat(v, 'f', -1, 64), 10, 64); err == nil {
+				return n, nil
+			}
 		}
 		return v, nil
 	case map[string]any:

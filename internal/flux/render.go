@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/envsubst"
 	"github.com/fluxcd/pkg/envsubst/parse"
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -260,12 +262,7 @@ func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *
 		keepOrigin: b.keepOrigin,
 		vars:       vars,
 		always:     spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always",
-		// The substitution code reads the variables from the object it is
-		// given; it gets one holding the resolved set as
-		// spec.postBuild.substitute.
-		substituteWith: unstructured.Unstructured{Object: map[string]any{
-			"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
-		}},
+		substituteWith: substituteObject(vars),
 	}
 	// The build is not changed: a cached one is reused by later renders.
 	for _, res := range b.resources {
@@ -351,7 +348,7 @@ func (p *postProcess) object(res *resource.Resource) (*Object, []Finding, error)
 				return nil, nil, fmt.Errorf("rendering %s: %s from %q: substituting its %d variable references could make it %d bytes, over the limit of %d",
 					ks, id, origin, scan.refs, estimate, MaxSubstitutedBytes)
 			}
-			if m, err = p.substitute(res); err != nil {
+			if m, err = p.substitute(res, m, encrypted); err != nil {
 				return nil, nil, fmt.Errorf("rendering %s: post build failed for %s from %q: %w", ks, id, origin, err)
 			}
 		}
@@ -377,9 +374,83 @@ func (p *postProcess) longestVar() int {
 	return n
 }
 
-// substitute runs the controller's own substitution on a copy of res, after
-// the same preparation object applies to the map, and returns the result.
-func (p *postProcess) substitute(res *resource.Resource) (map[string]any, error) {
+// substitute does what the controller's substitution
+// (github.com/fluxcd/pkg/kustomize.SubstituteVariables) does to res, whose
+// prepared map (origin annotation dropped, decryption marked) is m, and
+// returns the result. The controller writes the object out as YAML, runs
+// envsubst over the text, converts the text to JSON and reads it back into
+// the object through Go's JSON decoder (numbers as float64) and YAML nodes.
+// The same text goes through envsubst here; the JSON is decoded once, with
+// numbers converted as that round trip converts them (see plainJSON).
+// substituteFlux runs the controller's function itself; a test compares
+// the two on every object of the test repositories.
+func (p *postProcess) substitute(res *resource.Resource, m map[string]any, encrypted bool) (map[string]any, error) {
+	var text []byte
+	var err error
+	if encrypted {
+		// Marking decryption went through JSON on the controller's side;
+		// take its path for the text.
+		res = res.DeepCopy()
+		if !p.keepOrigin {
+			if err := dropAnnotation(res, originAnnotation); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := markDecrypted(res); err != nil {
+			return nil, err
+		}
+		text, err = res.AsYAML()
+	} else {
+		var j []byte
+		if j, err = json.Marshal(m); err == nil {
+			text, err = yaml.JSONToYAML(j)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	for name := range p.vars {
+		if !varName.MatchString(name) {
+			return nil, fmt.Errorf("envsubst error: '%s' var name is invalid, must match '%s'", name, varName)
+		}
+	}
+	out, err := envsubst.Eval(string(text), func(s string) (string, bool) { return p.vars[s], true })
+	if err != nil {
+		return nil, fmt.Errorf("envsubst error: variable substitution failed: %w", err)
+	}
+	data, err := yaml.YAMLToJSON([]byte(out))
+	if err != nil {
+		return nil, fmt.Errorf("envsubst error: YAMLToJSON: %w", err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, fmt.Errorf("UnmarshalJSON: %w", err)
+	}
+	v, err := plainJSON(obj)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return map[string]any{}, nil
+	}
+	return v.(map[string]any), nil
+}
+
+// substituteObject is what the controller's substitution function reads
+// the variables from: a Kustomization holding them as
+// spec.postBuild.substitute.
+func substituteObject(vars map[string]string) unstructured.Unstructured {
+	return unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"postBuild": map[string]any{"substitute": toAnyMap(vars)}},
+	}}
+}
+
+// varName is what the controller accepts as a variable name.
+var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
+
+// substituteFlux is substitute done by the controller's own function, for
+// the test that shows they agree.
+func (p *postProcess) substituteFlux(res *resource.Resource) (map[string]any, error) {
 	res = res.DeepCopy()
 	if !p.keepOrigin {
 		if err := dropAnnotation(res, originAnnotation); err != nil {
