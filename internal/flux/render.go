@@ -257,11 +257,11 @@ func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *
 	out := &Rendered{Kustomization: ks, inputs: b.inputs, readBytes: b.inputs.size(snap.idx), work: b.work}
 	vars := resolveVars(ks, spec.PostBuild != nil, opts, out)
 	p := postProcess{
-		ks:         ks,
-		spec:       spec,
-		keepOrigin: b.keepOrigin,
-		vars:       vars,
-		always:     spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always",
+		ks:             ks,
+		spec:           spec,
+		keepOrigin:     b.keepOrigin,
+		vars:           vars,
+		always:         spec.PostBuild != nil && spec.PostBuild.SubstituteStrategy == "Always",
 		substituteWith: substituteObject(vars),
 	}
 	// The build is not changed: a cached one is reused by later renders.

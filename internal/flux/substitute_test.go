@@ -43,7 +43,7 @@ other:
 // tricky values), with and without variables, and compares the results.
 func TestSubstituteMatchesFlux(t *testing.T) {
 	small := repo(map[string]string{
-		"kubernetes/apps/default/echo/app/tricky.yaml":       tricky,
+		"kubernetes/apps/default/echo/app/tricky.yaml":        tricky,
 		"kubernetes/apps/default/echo/app/kustomization.yaml": "resources:\n  - ./httproute.yaml\n  - ./tricky.yaml\n",
 	})
 	for name, files := range map[string]Files{"small": small, "anton": antonFiles(t)} {
