@@ -102,18 +102,18 @@ func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
 	if err != nil {
 		return err
 	}
+	defer repo.Close()
 	l := check.DefaultLimits()
 	baseCommit, err := repo.Resolve(f.Base)
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("--base: %w", err)}
 	}
-	base, err := repo.Read(baseCommit, l)
-	if err != nil {
-		return err
-	}
-	var head *check.Snapshot
+	var base, head *check.Snapshot
 	headName := f.Head
 	if f.Head == worktree {
+		if base, err = repo.Read(baseCommit, l); err != nil {
+			return err
+		}
 		if head, err = check.ReadDir(root, l); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
 		if err != nil {
 			return &UsageError{Err: fmt.Errorf("--head: %w", err)}
 		}
-		if head, err = repo.Read(c, l); err != nil {
+		if base, head, err = repo.ReadPair(baseCommit, c, l); err != nil {
 			return err
 		}
 		headName = f.Head + " (" + c.Hash.String()[:12] + ")"

@@ -412,3 +412,45 @@ func TestSubfolderAndLinks(t *testing.T) {
 		t.Errorf("no symlink finding: %+v", res.Findings)
 	}
 }
+
+// TestReadPair: reading two commits together gives what reading each
+// gives, with additions, removals and edits of files and folders.
+func TestReadPair(t *testing.T) {
+	r := newGitRepo(t, testutil.ExampleRepo(t))
+	r.edit(whoamiDep, "replicas: 1", "replicas: 2")
+	r.remove("kubernetes/apps/default/echo")
+	r.write("kubernetes/apps/default/new/app/cm.yaml", "a: b\n")
+	r.remove("kubernetes/apps/network/cloudflare-tunnel/app")
+	r.write("kubernetes/apps/network/cloudflare-tunnel/app.yaml", "a file beside\n")
+	r.commit("change")
+	repo, err := Open(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	base, err := repo.Resolve("HEAD~1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := check.DefaultLimits()
+	pb, ph, err := repo.ReadPair(base, head, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		commit *object.Commit
+		got    *check.Snapshot
+	}{"base": {base, pb}, "head": {head, ph}} {
+		want, err := repo.Read(c.commit, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := jsonOf(c.got.Files), jsonOf(want.Files); a != b {
+			t.Errorf("%s: ReadPair and Read differ", name)
+		}
+	}
+}

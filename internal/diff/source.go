@@ -4,14 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gen-gitops/gen/internal/check"
 )
@@ -25,10 +29,12 @@ type Repository struct {
 	// Prefix is the gen repository's folder inside the work tree ("" or
 	// "clusters/home/", slash-separated, with a trailing slash).
 	Prefix string
+
+	storage *filesystem.Storage
 }
 
 // Open finds the git repository enclosing dir, which is the gen
-// repository's root.
+// repository's root. Close it when done.
 func Open(dir string) (*Repository, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -51,7 +57,26 @@ func Open(dir string) (*Repository, error) {
 	if rel != "." {
 		prefix = filepath.ToSlash(rel) + "/"
 	}
-	return &Repository{git: g, Top: top, Prefix: prefix}, nil
+	r := &Repository{git: g, Top: top, Prefix: prefix}
+	// go-git opens the pack file again for every object it reads, unless
+	// told to keep it open: reading a large tree then costs most of its
+	// time in system calls.
+	if st, err := os.Stat(filepath.Join(top, ".git")); err == nil && st.IsDir() {
+		storage := filesystem.NewStorageWithOptions(osfs.New(filepath.Join(top, ".git")), cache.NewObjectLRUDefault(),
+			filesystem.Options{KeepDescriptors: true})
+		if kept, err := git.Open(storage, wt.Filesystem); err == nil {
+			r.git, r.storage = kept, storage
+		}
+	}
+	return r, nil
+}
+
+// Close releases the files the repository keeps open.
+func (r *Repository) Close() error {
+	if r.storage != nil {
+		return r.storage.Close()
+	}
+	return nil
 }
 
 // Resolve turns a revision (a branch, tag, commit, HEAD~1, origin/main...)
@@ -93,48 +118,141 @@ func (r *Repository) Read(c *object.Commit, l check.Limits) (*check.Snapshot, er
 		return nil, err
 	}
 	b := check.NewBuilder(l)
-	if err := r.walk(b, t, "", l); err != nil {
+	if err := r.walk(b, nil, t, nil, ""); err != nil {
 		return nil, err
 	}
 	return b.Snapshot(), nil
 }
 
-func (r *Repository) walk(b *check.Builder, t *object.Tree, dir string, l check.Limits) error {
+// ReadPair reads two commits at once: a folder or file whose object is the
+// same on both sides is read once and shared, so a small change to a large
+// repository costs one read of it, not two.
+func (r *Repository) ReadPair(base, head *object.Commit, l check.Limits) (*check.Snapshot, *check.Snapshot, error) {
+	bt, err := r.tree(base)
+	if err != nil {
+		return nil, nil, err
+	}
+	ht, err := r.tree(head)
+	if err != nil {
+		return nil, nil, err
+	}
+	bb, hb := check.NewBuilder(l), check.NewBuilder(l)
+	if err := r.walk(hb, bb, ht, bt, ""); err != nil {
+		return nil, nil, err
+	}
+	return bb.Snapshot(), hb.Snapshot(), nil
+}
+
+// walk reads tree t into b. When other is given, it is the same folder on
+// another side, read into ob: an entry with the same object on both sides
+// is read once for both, a folder that differs is walked on both sides
+// together, anything else is read for its own side.
+func (r *Repository) walk(b, ob *check.Builder, t, other *object.Tree, dir string) error {
+	if other == nil {
+		for _, e := range t.Entries {
+			if err := r.entry([]*check.Builder{b}, e, dir); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	others := make(map[string]object.TreeEntry, len(other.Entries))
+	for _, e := range other.Entries {
+		others[e.Name] = e
+	}
 	for _, e := range t.Entries {
-		p := path.Join(dir, e.Name)
-		switch e.Mode {
-		case filemode.Dir:
+		oe, ok := others[e.Name]
+		delete(others, e.Name)
+		switch {
+		case ok && oe.Hash == e.Hash && oe.Mode == e.Mode:
+			if err := r.entry([]*check.Builder{b, ob}, e, dir); err != nil {
+				return err
+			}
+		case ok && e.Mode == filemode.Dir && oe.Mode == filemode.Dir:
 			if e.Name == ".git" || e.Name == "node_modules" {
 				continue
 			}
+			p := path.Join(dir, e.Name)
 			sub, err := r.git.TreeObject(e.Hash)
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", p, err)
 			}
-			if err := r.walk(b, sub, p, l); err != nil {
+			osub, err := r.git.TreeObject(oe.Hash)
+			if err != nil {
+				return fmt.Errorf("reading %q: %w", p, err)
+			}
+			if err := r.walk(b, ob, sub, osub, p); err != nil {
 				return err
 			}
-		case filemode.Symlink:
-			target, err := r.blob(e.Hash, 4096)
-			if err == nil {
+		default:
+			if err := r.entry([]*check.Builder{b}, e, dir); err != nil {
+				return err
+			}
+			if ok {
+				if err := r.entry([]*check.Builder{ob}, oe, dir); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, oe := range others {
+		if err := r.entry([]*check.Builder{ob}, oe, dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entry reads one tree entry (recursively for a folder) into every builder
+// of targets.
+func (r *Repository) entry(targets []*check.Builder, e object.TreeEntry, dir string) error {
+	p := path.Join(dir, e.Name)
+	switch e.Mode {
+	case filemode.Dir:
+		if e.Name == ".git" || e.Name == "node_modules" {
+			return nil
+		}
+		sub, err := r.git.TreeObject(e.Hash)
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", p, err)
+		}
+		for _, se := range sub.Entries {
+			if err := r.entry(targets, se, p); err != nil {
+				return err
+			}
+		}
+	case filemode.Symlink:
+		target, err := r.blob(e.Hash, 4096)
+		if err == nil {
+			for _, b := range targets {
 				b.Symlink(p, string(target))
 			}
-		case filemode.Regular, filemode.Executable, filemode.Deprecated:
-			if !check.Wanted(p) {
-				continue
+		}
+	case filemode.Regular, filemode.Executable, filemode.Deprecated:
+		if !check.Wanted(p) {
+			return nil
+		}
+		size, err := r.git.Storer.EncodedObjectSize(e.Hash)
+		if err != nil {
+			return fmt.Errorf("reading %q: %w", p, err)
+		}
+		var want []*check.Builder
+		for _, b := range targets {
+			if b.Reserve(p, size) {
+				want = append(want, b)
 			}
-			size, err := r.git.Storer.EncodedObjectSize(e.Hash)
-			if err != nil {
-				return fmt.Errorf("reading %q: %w", p, err)
-			}
-			if !b.Reserve(p, size) {
-				continue
-			}
-			data, err := r.blob(e.Hash, l.MaxFileSize)
-			if err != nil {
+		}
+		if len(want) == 0 {
+			return nil
+		}
+		data, err := r.blob(e.Hash, check.DefaultLimits().MaxFileSize)
+		if err != nil {
+			for _, b := range want {
 				b.Drop(p)
-				return fmt.Errorf("reading %q: %w", p, err)
 			}
+			return fmt.Errorf("reading %q: %w", p, err)
+		}
+		for _, b := range want {
 			b.Add(p, data)
 		}
 	}
