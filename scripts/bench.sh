@@ -45,3 +45,46 @@ exec $GEN secret set network/cloudflare-tunnel --repo $work/home-ops TUNNEL_TOKE
 SH
 hyperfine --warmup 3 --runs "$RUNS" --style basic \
 	"SOPS_AGE_KEY_FILE=$key sh $work/sops-set.sh" "SOPS_AGE_KEY_FILE=$key sh $work/gen-set.sh"
+
+# ---------------------------------------------------------------------------
+# gen check and gen diff (see BENCHMARKS.md, "Checking a repository").
+
+section "gen check on a copy of anton, side by side with kustomize build per Flux Kustomization path, and the floor"
+go build -o "$work/yamlfloor" ./internal/synth/cmd/yamlfloor
+# The common way: one kustomize build per spec.path of a Flux Kustomization
+# (the root's generated kustomization has no file, so that build fails;
+# the loop goes on, as CI loops do).
+grep -rhE '^[[:space:]]*path: \./kubernetes/' "$work/anton/kubernetes" --include='*.yaml' | awk '{print $2}' | sort -u > "$work/anton-paths"
+{
+	echo 'cd "$1"'
+	echo 'while read -r p; do kustomize build "$p" > /dev/null 2>&1 || true; done < "$2"'
+} > "$work/kustomize-loop.sh"
+echo "$(wc -l < "$work/anton-paths") Flux Kustomization paths"
+hyperfine --warmup 2 --runs "${CHECK_RUNS:-10}" --style basic \
+	-n "gen check" "$GEN check --repo $work/anton" \
+	-n "kustomize build per path" "bash $work/kustomize-loop.sh $work/anton $work/anton-paths" \
+	-n "floor: read and parse every file" "$work/yamlfloor $work/anton"
+
+section "gen check on synthetic repositories (time and peak memory, 3 runs each)"
+for n in 100 1000 5000; do
+	go run ./internal/synth/cmd/synth -apps "$n" -out "$work/synth-$n"
+	echo "$n apps: $(find "$work/synth-$n" -type f | wc -l) files"
+	for _ in 1 2 3; do
+		/usr/bin/time -f "  %e s wall, %U s user, %M KiB peak" "$GEN" check --repo "$work/synth-$n" | tail -1
+	done
+done
+
+section "gen diff of a one-app change in the 5,000-app repository"
+(
+	cd "$work/synth-5000"
+	git init -q -b main
+	git add -A
+	git -c user.name=bench -c user.email=bench@example.com commit -q -m base
+	git gc -q
+	sed -i 's/tag: v1.11.0/tag: v1.12.0/' kubernetes/apps/team007/app00700/app/helmrelease.yaml
+	git -c user.name=bench -c user.email=bench@example.com commit -q -am "bump one app"
+)
+"$GEN" diff --repo "$work/synth-5000" --base main~1 --head main | head -1
+hyperfine --warmup 2 --runs "${DIFF_RUNS:-10}" --style basic \
+	"$GEN diff --repo $work/synth-5000 --base main~1 --head main"
+/usr/bin/time -f "  %e s wall, %M KiB peak" "$GEN" diff --repo "$work/synth-5000" --base main~1 --head main > /dev/null

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/internal/check"
@@ -82,6 +83,7 @@ points at the full diff (--full FILE writes it).`,
 			if err != nil {
 				return err
 			}
+			tuneGC(env)
 			return runDiff(streams, f, root, diff.Options{Roots: f.Roots, Domains: domains})
 		},
 	}
@@ -109,6 +111,7 @@ func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
 		return &UsageError{Err: fmt.Errorf("--base: %w", err)}
 	}
 	var base, head *check.Snapshot
+	var headCommit *object.Commit
 	headName := f.Head
 	if f.Head == worktree {
 		if base, err = repo.Read(baseCommit, l); err != nil {
@@ -122,12 +125,15 @@ func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
 		if err != nil {
 			return &UsageError{Err: fmt.Errorf("--head: %w", err)}
 		}
-		if base, head, err = repo.ReadPair(baseCommit, c, l); err != nil {
-			return err
-		}
+		headCommit = c
 		headName = f.Head + " (" + c.Hash.String()[:12] + ")"
 	}
-	res, err := diff.Compare(base, head, opts)
+	var res *diff.Result
+	if headCommit != nil {
+		res, err = repo.CompareRevisions(baseCommit, headCommit, opts)
+	} else {
+		res, err = diff.Compare(base, head, opts)
+	}
 	if err != nil {
 		return err
 	}

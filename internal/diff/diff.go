@@ -39,6 +39,10 @@ type Options struct {
 	// Domains maps domain variables to their domains, for readable
 	// hostnames; unknown ones render as placeholders.
 	Domains map[string]string
+
+	// skipped names folders left out of the snapshots (CompareRevisions):
+	// reaching into one makes the result incomplete.
+	skipped func(dir string) bool
 }
 
 // Change says what happened to an object or a Kustomization.
@@ -68,6 +72,11 @@ type Result struct {
 	Findings []check.Finding `json:"findings"`
 	// Rendered counts the Kustomizations rendered (on either side).
 	Rendered int `json:"rendered"`
+
+	// incomplete is set when the snapshots left out something the
+	// comparison needed; narrowed when they left out something and the
+	// result stands.
+	incomplete, narrowed bool
 }
 
 // Objects counts the changed objects.
@@ -150,6 +159,7 @@ func Compare(base, head *check.Snapshot, opts Options) (*Result, error) {
 	}
 	ro := flux.RenderOptions{Vars: opts.Domains, HideSecretValues: true}
 	w := &walk{
+		opts:    opts,
 		base:    side{s: flux.NewSession(baseFiles, ro)},
 		head:    side{s: flux.NewSession(headFiles, ro)},
 		changed: res.Paths,
@@ -201,6 +211,7 @@ type side struct {
 
 // walk is one comparison's walk down both trees.
 type walk struct {
+	opts       Options
 	base, head side
 	changed    []string
 	limits     check.Limits
@@ -330,6 +341,12 @@ func (w *walk) affected(p pair) bool {
 // visit renders a pair when the change can reach it, records what differs,
 // and returns its children to visit.
 func (w *walk) visit(p pair) []pair {
+	if w.reachesSkipped(p) {
+		w.mu.Lock()
+		w.res.incomplete = true
+		w.mu.Unlock()
+		return nil
+	}
 	affected := p.root || w.affected(p)
 	if !affected {
 		// Its output is the same on both sides; only a child it declares
@@ -363,6 +380,12 @@ func (w *walk) visit(p pair) []pair {
 	}
 	w.spend(br)
 	w.spend(hr)
+	if w.opts.skipped != nil && (berr != nil || herr != nil || missesSource(br) || missesSource(hr)) {
+		w.mu.Lock()
+		w.res.incomplete = true
+		w.mu.Unlock()
+		return nil
+	}
 	if berr == errBudget || herr == errBudget {
 		return nil
 	}
@@ -624,4 +647,36 @@ func sameOutsideValues(a, b map[string]any) bool {
 		return out
 	}
 	return bytes.Equal(strip(a), strip(b))
+}
+
+// reachesSkipped reports whether a Kustomization builds a folder the
+// snapshots left out.
+func (w *walk) reachesSkipped(p pair) bool {
+	if w.opts.skipped == nil {
+		return false
+	}
+	for _, ks := range []*flux.Kustomization{p.base, p.head} {
+		if ks == nil || ks.External {
+			continue
+		}
+		for dir := ks.Path; dir != "" && dir != "."; dir = path.Dir(dir) {
+			if w.opts.skipped(dir) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// missesSource reports a render that did not find a substitution source.
+func missesSource(r *flux.Rendered) bool {
+	if r == nil {
+		return false
+	}
+	for _, f := range r.Findings {
+		if f.Code == flux.FindingMissingSource {
+			return true
+		}
+	}
+	return false
 }

@@ -454,3 +454,65 @@ func TestReadPair(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareRevisionsNarrowed: reading only the namespace folders a
+// change touches gives the same result as reading everything, and falls
+// back to everything when the change reaches further.
+func TestCompareRevisionsNarrowed(t *testing.T) {
+	cases := []struct {
+		name     string
+		change   func(r *gitRepo)
+		narrowed bool
+	}{
+		{"one app", func(r *gitRepo) { r.edit(whoamiDep, "replicas: 1", "replicas: 2") }, true},
+		{"a new app", func(r *gitRepo) {
+			r.write("kubernetes/apps/default/hello/ks.yaml", strings.ReplaceAll(readFile(t, r.dir, "kubernetes/apps/default/whoami/ks.yaml"), "whoami", "hello"))
+			r.write("kubernetes/apps/default/hello/app/kustomization.yaml", "resources:\n  - ./cm.yaml\n")
+			r.write("kubernetes/apps/default/hello/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hello\n")
+			r.edit(defaultNS, "  - ./whoami/ks.yaml\n", "  - ./whoami/ks.yaml\n  - ./hello/ks.yaml\n")
+		}, true},
+		{"the component", func(r *gitRepo) {
+			r.edit("kubernetes/components/sops/cluster-secrets.sops.yaml", "  TIMEZONE:", "  TZ:")
+		}, false},
+		{"the root", func(r *gitRepo) { r.edit("kubernetes/flux/cluster/ks.yaml", "retries: 3", "retries: 4") }, false},
+		{"an app that builds another folder", func(r *gitRepo) {
+			r.edit("kubernetes/apps/default/whoami/ks.yaml", "path: ./kubernetes/apps/default/whoami/app", "path: ./kubernetes/apps/network/cloudflare-tunnel/app")
+		}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newGitRepo(t, testutil.ExampleRepo(t))
+			c.change(r)
+			r.commit("change")
+			repo, err := Open(r.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer repo.Close()
+			base, _ := repo.Resolve("HEAD~1")
+			head, _ := repo.Resolve("HEAD")
+			got, err := repo.CompareRevisions(base, head, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs, hs, err := repo.ReadPair(base, head, check.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Compare(bs, hs, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.narrowed != c.narrowed {
+				t.Errorf("narrowed = %v, want %v", got.narrowed, c.narrowed)
+			}
+			got.Rendered, want.Rendered = 0, 0
+			if a, b := jsonOf(got), jsonOf(want); a != b {
+				t.Errorf("results differ:\n%s\nwant\n%s", a, b)
+			}
+			if got.Objects() == 0 {
+				t.Error("no object changed")
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -31,6 +32,8 @@ type Repository struct {
 	Prefix string
 
 	storage *filesystem.Storage
+	// skip, during one read, names folders not to read.
+	skip func(dir string) bool
 }
 
 // Open finds the git repository enclosing dir, which is the gen
@@ -169,7 +172,7 @@ func (r *Repository) walk(b, ob *check.Builder, t, other *object.Tree, dir strin
 				return err
 			}
 		case ok && e.Mode == filemode.Dir && oe.Mode == filemode.Dir:
-			if e.Name == ".git" || e.Name == "node_modules" {
+			if e.Name == ".git" || e.Name == "node_modules" || (r.skip != nil && r.skip(path.Join(dir, e.Name))) {
 				continue
 			}
 			p := path.Join(dir, e.Name)
@@ -209,7 +212,7 @@ func (r *Repository) entry(targets []*check.Builder, e object.TreeEntry, dir str
 	p := path.Join(dir, e.Name)
 	switch e.Mode {
 	case filemode.Dir:
-		if e.Name == ".git" || e.Name == "node_modules" {
+		if e.Name == ".git" || e.Name == "node_modules" || (r.skip != nil && r.skip(p)) {
 			return nil
 		}
 		sub, err := r.git.TreeObject(e.Hash)
@@ -271,4 +274,99 @@ func (r *Repository) blob(h plumbing.Hash, max int64) ([]byte, error) {
 	}
 	defer rd.Close()
 	return io.ReadAll(io.LimitReader(rd, max+1))
+}
+
+// ChangedPaths lists the files that differ between two commits, from the
+// trees alone: folders whose objects are the same are not opened.
+func (r *Repository) ChangedPaths(base, head *object.Commit) ([]string, error) {
+	bt, err := r.tree(base)
+	if err != nil {
+		return nil, err
+	}
+	ht, err := r.tree(head)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if err := r.changed(bt, ht, "", &out); err != nil {
+		return nil, err
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (r *Repository) changed(a, b *object.Tree, dir string, out *[]string) error {
+	entries := func(t *object.Tree) map[string]object.TreeEntry {
+		m := map[string]object.TreeEntry{}
+		if t != nil {
+			for _, e := range t.Entries {
+				m[e.Name] = e
+			}
+		}
+		return m
+	}
+	ea, eb := entries(a), entries(b)
+	names := map[string]bool{}
+	for n := range ea {
+		names[n] = true
+	}
+	for n := range eb {
+		names[n] = true
+	}
+	for n := range names {
+		x, inA := ea[n]
+		y, inB := eb[n]
+		if inA && inB && x.Hash == y.Hash && x.Mode == y.Mode {
+			continue
+		}
+		p := path.Join(dir, n)
+		var ta, tb *object.Tree
+		var err error
+		if inA && x.Mode == filemode.Dir {
+			if ta, err = r.git.TreeObject(x.Hash); err != nil {
+				return err
+			}
+		}
+		if inB && y.Mode == filemode.Dir {
+			if tb, err = r.git.TreeObject(y.Hash); err != nil {
+				return err
+			}
+		}
+		if ta != nil || tb != nil {
+			if err := r.changed(ta, tb, p, out); err != nil {
+				return err
+			}
+		}
+		if (inA && x.Mode != filemode.Dir) || (inB && y.Mode != filemode.Dir) {
+			*out = append(*out, p)
+		}
+	}
+	return nil
+}
+
+// file reads one file of a commit, or nil when it is not there.
+func (r *Repository) file(c *object.Commit, p string) []byte {
+	t, err := r.tree(c)
+	if err != nil {
+		return nil
+	}
+	f, err := t.File(p)
+	if err != nil || f.Mode == filemode.Symlink {
+		return nil
+	}
+	data, err := r.blob(f.Hash, check.DefaultLimits().MaxFileSize)
+	if err != nil || int64(len(data)) > check.DefaultLimits().MaxFileSize {
+		return nil
+	}
+	return data
+}
+
+// hasFile reports whether a commit holds a file.
+func (r *Repository) hasFile(c *object.Commit, p string) bool {
+	t, err := r.tree(c)
+	if err != nil {
+		return false
+	}
+	_, err = t.FindEntry(p)
+	return err == nil
 }

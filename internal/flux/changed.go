@@ -2,7 +2,10 @@ package flux
 
 import (
 	"errors"
+	"path"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 // RenderChanged renders only what a change can affect, without rendering
@@ -126,9 +129,117 @@ func renderRootPart(snap *snapshot, ks *Kustomization, changed []string, opts Re
 		}
 		view[p] = data
 	}
+	for dir := range keep {
+		narrowFolder(view, prefix+dir, changed)
+	}
 	r, _, err := render(newSnapshot(view), ks, opts)
 	if err != nil {
 		return whole()
 	}
 	return r, true, nil
+}
+
+// narrowFolder goes one level further down: a kept folder's own
+// kustomization (a namespace folder's, listing ./<app>/ks.yaml for every
+// app) is cut down in the view to the entries that hold a change, plus its
+// plain files. Each listed file is read and transformed on its own (the
+// namespace, the components, the labels apply to each object alike), so
+// the objects of the entries kept are those of the whole folder. The
+// kustomization is left as it is when it does anything else, when a
+// component it uses does, or when it is itself changed.
+func narrowFolder(view Files, dir string, changed []string) {
+	kfile := ""
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		if _, ok := view[dir+"/"+name]; ok {
+			kfile = dir + "/" + name
+			break
+		}
+	}
+	if kfile == "" {
+		return
+	}
+	for _, c := range changed {
+		if c == kfile {
+			return
+		}
+	}
+	var k map[string]any
+	if err := yaml.Unmarshal(view[kfile], &k); err != nil || !perObject(k) {
+		return
+	}
+	comps, _ := k["components"].([]any)
+	for _, c := range comps {
+		cdir, ok := c.(string)
+		if !ok {
+			return
+		}
+		target, ok := cleanRel(path.Join(dir, cdir))
+		if !ok {
+			return
+		}
+		var ck map[string]any
+		found := false
+		for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+			if data, ok := view[target+"/"+name]; ok {
+				if yaml.Unmarshal(data, &ck) != nil || !perObject(ck) {
+					return
+				}
+				found = true
+			}
+		}
+		if !found {
+			return
+		}
+	}
+	res, _ := k["resources"].([]any)
+	var kept []any
+	for _, e := range res {
+		entry, ok := e.(string)
+		if !ok {
+			return
+		}
+		target, ok := cleanRel(path.Join(dir, entry))
+		if !ok {
+			return
+		}
+		if _, isFile := view[target]; !isFile {
+			return // a folder: kept whole by leaving everything as it is
+		}
+		if parentDir(target) == dir || holdsChange(parentDir(target), target, changed) {
+			kept = append(kept, entry)
+		}
+	}
+	if len(kept) == len(res) {
+		return
+	}
+	k["resources"] = kept
+	data, err := yaml.Marshal(k)
+	if err != nil {
+		return
+	}
+	view[kfile] = data
+}
+
+// perObject reports whether a kustomization only lists resources and
+// components and sets what applies to each object alike.
+func perObject(k map[string]any) bool {
+	for key := range k {
+		switch key {
+		case "apiVersion", "kind", "metadata", "namespace", "resources", "components", "commonLabels", "commonAnnotations", "labels":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// holdsChange reports whether a changed path is the file or lies in its
+// folder.
+func holdsChange(folder, file string, changed []string) bool {
+	for _, c := range changed {
+		if c == file || strings.HasPrefix(c, folder+"/") {
+			return true
+		}
+	}
+	return false
 }

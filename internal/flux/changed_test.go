@@ -72,3 +72,53 @@ func TestRenderChangedOutsideAppsBuildsWhole(t *testing.T) {
 		t.Fatalf("a change to a shared component must build the whole root; found %d Kustomizations", len(all))
 	}
 }
+
+// TestRenderChangedNarrowsTheFolder: a change inside one app of a
+// namespace folder renders only that app's entry of the folder, and its
+// objects are those of the whole build.
+func TestRenderChangedNarrowsTheFolder(t *testing.T) {
+	files := antonFiles(t)
+	changed := []string{"kubernetes/apps/default/echo/app/helmrelease.yaml"}
+	rendered, all, err := RenderChanged(files, nil, changed, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var children []string
+	for _, ks := range all[1:] {
+		children = append(children, ks.ID().String())
+	}
+	if strings.Join(children, " ") != "default/echo" {
+		t.Errorf("children %v, want only default/echo", children)
+	}
+	roots, err := Discover(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Render(files, roots[0], RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, o := range whole.Objects {
+		want[o.ID()] = string(o.YAML())
+	}
+	n := 0
+	for _, o := range rendered[0].Objects {
+		if want[o.ID()] != string(o.YAML()) {
+			t.Errorf("%s differs from the whole build:\n%s\nwant\n%s", o.ID(), o.YAML(), want[o.ID()])
+		}
+		n++
+	}
+	// The namespace, cluster-secrets and echo's Kustomization.
+	if n != 3 {
+		t.Errorf("%d objects rendered for the folder, want 3", n)
+	}
+	// A folder whose kustomization does more than list files is not cut.
+	files["kubernetes/apps/default/kustomization.yaml"] = append(append([]byte(nil), files["kubernetes/apps/default/kustomization.yaml"]...), []byte("patches:\n  - patch: |-\n      apiVersion: v1\n      kind: Namespace\n      metadata:\n        name: x\n        labels: {a: b}\n    target: {kind: Namespace}\n")...)
+	if _, all, err = RenderChanged(files, nil, changed, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 3 {
+		t.Errorf("%d Kustomizations, want the root and both apps of default", len(all))
+	}
+}
