@@ -75,7 +75,7 @@ func TestActionScript(t *testing.T) {
 	base := git("rev-parse", "HEAD")
 	route := filepath.Join(repo, "kubernetes/apps/default/whoami/app/httproute.yaml")
 	b, _ := os.ReadFile(route)
-	if err := os.WriteFile(route, []byte(strings.Replace(string(b), "      sectionName: https\n", "", 1)), 0o644); err != nil {
+	if err := os.WriteFile(route, []byte(strings.Replace(string(b), "      sectionName: https\n", "      sectionName: http\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	git("commit", "-q", "-am", "break the route")
@@ -110,7 +110,7 @@ func TestActionScript(t *testing.T) {
 	if !strings.HasPrefix(string(comment), "<!-- gen-diff -->") {
 		t.Error("the comment does not start with the marker")
 	}
-	if full, err := os.ReadFile(filepath.Join(tmp, "gen", "gen-diff.txt")); err != nil || !strings.Contains(string(full), "-    sectionName: https") {
+	if full, err := os.ReadFile(filepath.Join(tmp, "gen", "gen-diff.txt")); err != nil || !strings.Contains(string(full), "+    sectionName: http\n") {
 		t.Errorf("full diff: %v\n%s", err, full)
 	}
 	if s, _ := os.ReadFile(summary); len(s) == 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/gen-gitops/gen/internal/flux"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/schema"
@@ -178,8 +180,40 @@ func (c *checker) render(roots []string) {
 		for _, o := range r.Objects {
 			c.objects = append(c.objects, rendered{ks, o})
 		}
+	}
+	// Secrets that ExternalSecrets make in the cluster: substitution
+	// sources the repository does not hold, rightly.
+	external := map[string]bool{}
+	for _, ro := range c.objects {
+		u := ro.o.Unstructured
+		if u.GetKind() == "ExternalSecret" && strings.HasPrefix(u.GetAPIVersion(), "external-secrets.io/") {
+			name, _, _ := unstructured.NestedString(u.Object, "spec", "target", "name")
+			if name == "" {
+				name = u.GetName()
+			}
+			external[u.GetNamespace()+"/"+name] = true
+		}
+	}
+	for i, ks := range tree.Kustomizations {
+		r := tree.Rendered[i]
+		if r == nil {
+			continue
+		}
+		// When a source is missing, its variables are unknown: a variable
+		// gen cannot find may well be in it.
+		unknown := false
 		for _, f := range r.Findings {
-			c.fluxFinding(ks, f)
+			if f.Code == flux.FindingMissingSource {
+				unknown = true
+			}
+		}
+		for _, f := range r.Findings {
+			switch {
+			case f.Code == flux.FindingUndefinedVar && unknown:
+			case f.Code == flux.FindingMissingSource && external[ks.Namespace+"/"+f.Source]:
+			default:
+				c.fluxFinding(ks, f)
+			}
 		}
 	}
 }

@@ -110,6 +110,10 @@ func (c *checker) dependsOn() {
 	}
 	providers := make([]*flux.Kustomization, len(table))
 	resolved := make([]bool, len(table))
+	// declared counts, for each provider, the Kustomizations that need it
+	// and declare it.
+	declared := map[*flux.Kustomization]int{}
+	var pending []missingDep
 
 	for i, ks := range c.tree.Kustomizations {
 		r := c.tree.Rendered[i]
@@ -166,6 +170,11 @@ func (c *checker) dependsOn() {
 		}
 		var missing []*flux.Kustomization
 		for p := range need {
+			if !routeOnly[p] {
+				if deps[p.ID()] {
+					declared[p]++
+				}
+			}
 			if !deps[p.ID()] {
 				missing = append(missing, p)
 			}
@@ -178,9 +187,24 @@ func (c *checker) dependsOn() {
 			}
 			f := c.ksFinding(rule, ks, "spec.dependsOn", "needs %s in dependsOn (for %s)", p.ID(), strings.Join(need[p], ", "))
 			f.Fix = fmt.Sprintf("add {name: %s, namespace: %s} to spec.dependsOn", p.Name, p.Namespace)
-			c.add(f)
+			pending = append(pending, missingDep{f: f, provider: p})
 		}
 	}
+	// A repository where no Kustomization declares a dependency its rule
+	// asks for does not follow that rule: its findings are warnings there.
+	for _, m := range pending {
+		if m.f.Rule == RuleDependsOnRequired && declared[m.provider] == 0 {
+			m.f.Severity = SeverityWarning
+			m.f.Message += fmt.Sprintf("; no Kustomization of the repository declares %s, so this is a warning", m.provider.ID())
+		}
+		c.add(m.f)
+	}
+}
+
+// missingDep is a dependsOn finding waiting for the repository-wide count.
+type missingDep struct {
+	f        Finding
+	provider *flux.Kustomization
 }
 
 // gatewayOwners maps "namespace/name" of every rendered Gateway to the
@@ -591,13 +615,22 @@ func (c *checker) routes() {
 			if known && gw.https != "" {
 				wantSection = gw.https
 			}
-			if section != wantSection {
-				what := "has no sectionName"
-				if section != "" {
-					what = fmt.Sprintf("has sectionName %s", section)
-				}
+			switch {
+			case section == wantSection:
+			case section != "":
 				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
-					"%sparentRef to %s %s; routes attach to the %s listener", rt.id, refName, what, wantSection), rt.ks, rt.o))
+					"%sparentRef to %s has sectionName %s; routes attach to the %s listener", rt.id, refName, section, wantSection), rt.ks, rt.o))
+			case !known:
+				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
+					"%sparentRef to %s has no sectionName; routes attach to the %s listener", rt.id, refName, wantSection), rt.ks, rt.o))
+			default:
+				// Without a sectionName a route attaches to every listener
+				// that admits its namespace: a problem only when a listener
+				// other than HTTPS (the plain-HTTP redirect) admits it.
+				if l := gw.admitsPlain(u.GetNamespace()); l != "" {
+					c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
+						"%sparentRef to %s has no sectionName, so the route also attaches to the %s listener, which admits routes from %s", rt.id, refName, l, u.GetNamespace()), rt.ks, rt.o))
+				}
 			}
 		}
 		if len(gws) == 0 {
@@ -701,6 +734,37 @@ type gatewayInfo struct {
 	// external is set for the gateway external-dns publishes: its target
 	// annotation names external.<domain>, or it is called envoy-external.
 	external bool
+	// plain are its HTTP listeners, with the namespaces they admit routes
+	// from: "All", "Same" or "Selector".
+	plain []listener
+}
+
+// listener is a Gateway's plain HTTP listener.
+type listener struct {
+	name, from string
+	// only is the namespace a selector admits by name, when it does.
+	only string
+}
+
+// admitsPlain returns the name of a plain HTTP listener that admits routes
+// from namespace ns (a label selector counts as admitting, unless it names
+// another namespace), or "".
+func (g gatewayInfo) admitsPlain(ns string) string {
+	for _, l := range g.plain {
+		switch l.from {
+		case "All":
+			return l.name
+		case "Selector":
+			if l.only == "" || l.only == ns {
+				return l.name
+			}
+		case "Same", "":
+			if ns == g.namespace {
+				return l.name
+			}
+		}
+	}
+	return ""
 }
 
 // gateways indexes rendered Gateways by name.
@@ -720,6 +784,12 @@ func (c *checker) gateways() map[string]gatewayInfo {
 			proto, _ := m["protocol"].(string)
 			if proto == "HTTPS" && (g.https == "" || name == "https") {
 				g.https = name
+			}
+			// HTTPRoutes attach to HTTP and HTTPS listeners only.
+			if proto == "HTTP" {
+				from, _, _ := unstructured.NestedString(m, "allowedRoutes", "namespaces", "from")
+				only, _, _ := unstructured.NestedString(m, "allowedRoutes", "namespaces", "selector", "matchLabels", "kubernetes.io/metadata.name")
+				g.plain = append(g.plain, listener{name: name, from: from, only: only})
 			}
 		}
 		target := u.GetAnnotations()["external-dns.alpha.kubernetes.io/target"]

@@ -13,7 +13,7 @@ import (
 // and a note (golden files in testdata/output; refresh with -update).
 func TestOutputs(t *testing.T) {
 	files := example(t)
-	replace(whoamiRoute, "      sectionName: https\n", "")(t, files)
+	replace(whoamiRoute, "      sectionName: https\n", "      sectionName: http\n")(t, files)
 	replace(echoKS, "  dependsOn:\n    - name: envoy-gateway\n      namespace: network\n", "")(t, files)
 	set("kubernetes/apps/default/echo/app/upstream.yaml", "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: echo-upstream\nspec:\n  interval: 1h\n  path: ./deploy\n  prune: true\n  sourceRef: {kind: GitRepository, name: echo-upstream}\n")(t, files)
 	replace(echoKus, "  - ./helmrelease.yaml\n", "  - ./helmrelease.yaml\n  - ./upstream.yaml\n")(t, files)

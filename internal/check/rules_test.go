@@ -118,7 +118,13 @@ func TestEveryRuleFires(t *testing.T) {
 		{rule: RuleRedirectDNS, edits: []edit{replace(envoyFile, "  annotations:\n    external-dns.alpha.kubernetes.io/controller: none\n", "")}, file: envoyFile},
 		{rule: RuleRouteTarget, edits: []edit{replace(whoamiRoute, "  name: whoami\n", "  name: whoami\n  annotations:\n    external-dns.alpha.kubernetes.io/target: external.example.org\n")}, file: whoamiRoute, line: 6},
 		{rule: RuleParentRef, edits: []edit{replace(whoamiRoute, "      namespace: network\n", "")}, file: whoamiRoute, line: 8},
-		{rule: RuleParentRef, edits: []edit{replace(whoamiRoute, "      sectionName: https\n", "")}, file: whoamiRoute, line: 8},
+		{rule: RuleParentRef, edits: []edit{replace(whoamiRoute, "      sectionName: https\n", "      sectionName: http\n")}, file: whoamiRoute, line: 8},
+		// Without a sectionName, a route in the gateway's own namespace
+		// also attaches to the plain-HTTP listener, which admits it.
+		{rule: RuleParentRef, edits: []edit{
+			set("kubernetes/apps/network/envoy-gateway/app/route.yaml", "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: status\nspec:\n  hostnames: [\"status.${SECRET_DOMAIN}\"]\n  parentRefs:\n    - name: envoy-external\n  rules:\n    - backendRefs: [{name: status, port: 80}]\n"),
+			replace("kubernetes/apps/network/envoy-gateway/app/kustomization.yaml", "resources:\n", "resources:\n  - ./route.yaml\n"),
+		}, file: "kubernetes/apps/network/envoy-gateway/app/route.yaml", line: 8},
 		{rule: RuleParentRef, edits: []edit{replace(echoHR, "            sectionName: https\n", "            sectionName: http\n")}, file: echoHR},
 		{rule: RuleRemote, edits: []edit{replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - https://example.com/evil.yaml\n")}, file: whoamiKus, line: 8},
 		{rule: RuleRemote, edits: []edit{replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - github.com/example/repo//deploy?ref=main\n")}, file: whoamiKus},
@@ -311,4 +317,73 @@ func TestReadDirLinks(t *testing.T) {
 			t.Errorf("%s was read through a linked folder", p)
 		}
 	}
+}
+
+// TestNotFindings: what real repositories of this lineage do that is not a
+// problem stays quiet.
+func TestNotFindings(t *testing.T) {
+	cases := map[string][]edit{
+		// Values filled in by a secret manager's tool before apply.
+		"secret references": {
+			set("kubernetes/apps/default/whoami/app/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: whoami\nstringData:\n  TOKEN: op://vault/item/token\n  OTHER: 'ref+vault://secret/data/x#y'\n  TEMPLATED: \"${SECRET_DOMAIN}\"\n"),
+			replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./secret.yaml\n"),
+		},
+		// The variables of a source made by an ExternalSecret in the
+		// cluster are unknown here, not undefined.
+		"external secret source": {
+			set("kubernetes/apps/default/whoami/app/externalsecret.yaml", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: whoami\nspec:\n  target:\n    name: whoami-vars\n  secretStoreRef: {kind: ClusterSecretStore, name: store}\n"),
+			set("kubernetes/apps/default/whoami/app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: uses\ndata:\n  id: ${TUNNEL_ID}\n"),
+			replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./externalsecret.yaml\n  - ./cm.yaml\n"),
+			replace(whoamiKS, "        kind: Secret\n", "        kind: Secret\n      - name: whoami-vars\n        kind: Secret\n"),
+		},
+		// A route elsewhere than the gateway's namespace without a
+		// sectionName: the plain-HTTP listener admits only its own
+		// namespace, so the route attaches to HTTPS alone.
+		"no sectionName": {replace(whoamiRoute, "      sectionName: https\n", "")},
+	}
+	for name, edits := range cases {
+		t.Run(name, func(t *testing.T) {
+			files := example(t)
+			for _, e := range edits {
+				e(t, files)
+			}
+			rep, err := Run(&Snapshot{Files: files}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range rep.Findings {
+				if f.Rule != RuleDependsOnRequired {
+					t.Errorf("%s", f)
+				}
+			}
+		})
+	}
+}
+
+// TestDependsOnConvention: a dependency no Kustomization of the
+// repository declares is a warning (the repository does not follow that
+// rule); once one declares it, the others that lack it are errors.
+func TestDependsOnConvention(t *testing.T) {
+	files := example(t)
+	replace(whoamiKS, "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
+	// The tunnel's DNSEndpoint needs cloudflare-dns too, and declares it.
+	rep, _ := Run(&Snapshot{Files: files}, Options{})
+	if got := severities(rep, RuleDependsOnRequired); got != "error" {
+		t.Errorf("with one declaration: %s", got)
+	}
+	replace("kubernetes/apps/network/cloudflare-tunnel/ks.yaml", "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
+	rep, _ = Run(&Snapshot{Files: files}, Options{})
+	if got := severities(rep, RuleDependsOnRequired); got != "warning warning" || rep.Failed() {
+		t.Errorf("with none: %s, failed %v", got, rep.Failed())
+	}
+}
+
+func severities(rep *Report, rule string) string {
+	var out []string
+	for _, f := range rep.Findings {
+		if f.Rule == rule {
+			out = append(out, string(f.Severity))
+		}
+	}
+	return strings.Join(out, " ")
 }

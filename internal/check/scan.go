@@ -247,9 +247,10 @@ func describe(p string, n *yaml.Node) document {
 }
 
 // isPlainSecretValue reports whether a Secret value is readable in the
-// file: not empty, not an ENC[...] payload, and not filled in by postBuild
-// substitution (a value holding a ${VAR} reference is a template; the secret
-// lives where the variable is defined).
+// file: not empty, not an ENC[...] payload, not a reference to a secret
+// manager, and not filled in by postBuild substitution (a value holding a
+// ${VAR} reference is a template; the secret lives where the variable is
+// defined).
 func isPlainSecretValue(v *yaml.Node) bool {
 	if v.Kind != yaml.ScalarNode {
 		return v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode
@@ -258,8 +259,18 @@ func isPlainSecretValue(v *yaml.Node) bool {
 	if s == "" || v.Tag == "!!null" || strings.HasPrefix(s, "ENC[") {
 		return false
 	}
+	for _, ref := range secretReferences {
+		if strings.HasPrefix(strings.ToLower(s), ref) {
+			return false
+		}
+	}
 	return !strings.Contains(s, "${")
 }
+
+// secretReferences start values that name a secret kept elsewhere, filled
+// in by a tool before the Secret is applied: 1Password's op inject, vals,
+// Vault, argocd-vault-plugin.
+var secretReferences = []string{"op://", "ref+", "vault:", "<path:"}
 
 func mapGet(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {

@@ -146,6 +146,9 @@ type Finding struct {
 	Code string
 	// Var is the variable an undefined-variable finding is about.
 	Var string
+	// Source is the name of the ConfigMap or Secret a missing-source
+	// finding is about.
+	Source string
 	// Kustomization is the Flux Kustomization being rendered.
 	Kustomization NamespacedName
 	// File is the repository file the problem is in, when known.
@@ -752,7 +755,7 @@ func resolveVars(ks *Kustomization, postBuild bool, opts RenderOptions, out *Ren
 	if ks.disc != nil && len(missing) > 0 && len(opts.Vars) == 0 && len(opts.Names) == 0 {
 		for _, ref := range missing {
 			out.Findings = append(out.Findings, Finding{
-				Severity: SeverityWarning, Code: FindingMissingSource, Kustomization: ks.ID(), File: ks.SourceFile,
+				Severity: SeverityWarning, Code: FindingMissingSource, Source: ref.Name, Kustomization: ks.ID(), File: ks.SourceFile,
 				Message: fmt.Sprintf("postBuild.substituteFrom %s %s/%s is not rendered by any Kustomization of this repository; its variables are unknown", ref.Kind, ks.Namespace, ref.Name),
 			})
 		}
