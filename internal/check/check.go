@@ -18,9 +18,9 @@ import (
 
 // Options adjust a check.
 type Options struct {
-	// Roots are the files holding the root Flux Kustomizations; by default
-	// the ones the repository model finds (or .gen.yaml names), else
-	// kubernetes/flux/cluster/ks.yaml.
+	// Roots are files holding more root Flux Kustomizations, besides the
+	// ones the repository model finds (or .gen.yaml names; else
+	// kubernetes/flux/cluster/ks.yaml when it exists).
 	Roots []string
 	// Disable lists rule ids not to report.
 	Disable []string
@@ -72,22 +72,40 @@ func Run(snap *Snapshot, opts Options) (*Report, error) {
 	}
 
 	// 3. Render every Kustomization.
-	roots := opts.Roots
-	if len(roots) == 0 && c.model != nil {
-		roots = c.model.RootKustomizations
-	}
-	if len(roots) == 0 {
-		roots = []string{flux.DefaultRoot}
-	}
-	c.render(roots)
+	c.render(c.roots())
 
 	// 4. Strict decoding and the contract.
 	c.decode()
+	c.customResources()
 	if c.tree != nil {
 		c.contract()
 	}
 	c.files = nil
 	return c.report(snap), nil
+}
+
+// roots returns the root files: the model's (or the default, when it
+// exists or nothing else is given) and the ones asked for.
+func (c *checker) roots() []string {
+	var base []string
+	if c.model != nil {
+		base = c.model.RootKustomizations
+	}
+	if len(base) == 0 {
+		if _, ok := c.files[flux.DefaultRoot]; ok || len(c.opts.Roots) == 0 {
+			base = []string{flux.DefaultRoot}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range append(base, c.opts.Roots...) {
+		r = strings.TrimPrefix(path.Clean(r), "./")
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // checker holds one check's state.

@@ -85,6 +85,18 @@ func TestEveryRuleFires(t *testing.T) {
 		{rule: RuleBuild, edits: []edit{replace(echoKus, "./helmrelease.yaml", "./nope.yaml")}, file: echoKS},
 		{rule: RuleSchema, edits: []edit{replace(whoamiDeploy, "  replicas: 1\n", "  replicas: 1\n  replica: 2\n")}, file: whoamiDeploy, line: 10},
 		{rule: RuleSchema, edits: []edit{replace(whoamiDeploy, "  replicas: 1\n", "  replicas: one\n")}, file: whoamiDeploy, line: 9},
+		// A custom resource against the CustomResourceDefinition the
+		// repository holds: an unknown field and a wrong type.
+		{rule: RuleSchema, edits: []edit{
+			set("kubernetes/apps/default/whoami/app/crd.yaml", widgetCRD),
+			set("kubernetes/apps/default/whoami/app/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n  colour: red\n"),
+			replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./crd.yaml\n  - ./widget.yaml\n"),
+		}, file: "kubernetes/apps/default/whoami/app/widget.yaml", line: 7},
+		{rule: RuleSchema, edits: []edit{
+			set("kubernetes/apps/default/whoami/app/crd.yaml", widgetCRD),
+			set("kubernetes/apps/default/whoami/app/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: large\n  labels: {a: b}\n  parts: [{name: x, count: 2}]\n"),
+			replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./crd.yaml\n  - ./widget.yaml\n"),
+		}, file: "kubernetes/apps/default/whoami/app/widget.yaml", line: 6},
 		{rule: RuleNotBuilt, edits: []edit{replace(whoamiKS, "    name: flux-system\n", "    name: upstream\n")}, file: whoamiKS},
 		{rule: RuleRoot, opts: Options{Roots: []string{"kubernetes/flux/nope.yaml"}}},
 		{rule: RuleRepoShape, snap: func(t *testing.T) *Snapshot {
@@ -340,6 +352,12 @@ func TestNotFindings(t *testing.T) {
 		// sectionName: the plain-HTTP listener admits only its own
 		// namespace, so the route attaches to HTTPS alone.
 		"no sectionName": {replace(whoamiRoute, "      sectionName: https\n", "")},
+		// A custom resource that follows its definition.
+		"custom resource": {
+			set("kubernetes/apps/default/whoami/app/crd.yaml", widgetCRD),
+			set("kubernetes/apps/default/whoami/app/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n  labels: {a: b}\n  parts: [{name: x, count: 2}]\n  extra: {anything: [1, {b: c}]}\n"),
+			replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./crd.yaml\n  - ./widget.yaml\n"),
+		},
 	}
 	for name, edits := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -387,3 +405,39 @@ func severities(rep *Report, rule string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// widgetCRD declares a small custom resource for the schema tests.
+const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer}
+                labels:
+                  type: object
+                  additionalProperties: {type: string}
+                parts:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      name: {type: string}
+                      count: {type: integer}
+                extra:
+                  type: object
+                  x-kubernetes-preserve-unknown-fields: true
+`
