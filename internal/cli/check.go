@@ -48,6 +48,7 @@ type checkFlags struct {
 	Output    checkFormat
 	Color     colorMode
 	ListRules bool
+	Markdown  string
 }
 
 // findingsError makes check exit 1 without another message: the report
@@ -89,6 +90,9 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
   # A PR comment section, without one rule
   gen check --output markdown --disable depends-on-route
 
+  # Annotations and the comment section from one run
+  gen check --output github --markdown check.md
+
   # Every rule with its severity and fix
   gen check --list-rules`,
 		Args: cobra.NoArgs,
@@ -104,7 +108,7 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 			if err != nil {
 				return err
 			}
-			return runCheck(streams, env, root, opts, check.Format(f.Output), f.color(streams.Out, env))
+			return runCheck(streams, env, root, opts, check.Format(f.Output), f.color(streams.Out, env), f.Markdown)
 		},
 	}
 	fl := cmd.Flags()
@@ -114,6 +118,7 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 	fl.Var(&f.Output, "output", "what to print: text, json, github (workflow annotations) or markdown")
 	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fl.BoolVar(&f.ListRules, "list-rules", false, "print every rule with its severity and fix, and exit")
+	fl.StringVar(&f.Markdown, "markdown", "", "also write the report as Markdown to this file (for a pull request comment)")
 	_ = cmd.RegisterFlagCompletionFunc("disable", cobra.FixedCompletions(check.RuleIDs(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -162,7 +167,7 @@ func tuneGC(env Env) {
 	debug.SetMemoryLimit(768 << 20)
 }
 
-func runCheck(streams IO, env Env, root string, opts check.Options, format check.Format, color bool) error {
+func runCheck(streams IO, env Env, root string, opts check.Options, format check.Format, color bool, markdown string) error {
 	tuneGC(env)
 	snap, err := check.ReadDir(root, check.DefaultLimits())
 	if err != nil {
@@ -174,6 +179,11 @@ func runCheck(streams IO, env Env, root string, opts check.Options, format check
 	}
 	if err := check.Write(streams.Out, rep, format, check.WriteOptions{Color: color}); err != nil {
 		return err
+	}
+	if markdown != "" {
+		if err := os.WriteFile(markdown, []byte(check.Markdown(rep)), 0o644); err != nil {
+			return fmt.Errorf("--markdown: %w", err)
+		}
 	}
 	if rep.Failed() {
 		return findingsError{}
