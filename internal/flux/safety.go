@@ -63,6 +63,7 @@ type UnsafeError struct {
 	Problems []Problem
 }
 
+// Error lists the problems on one line.
 func (e *UnsafeError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
