@@ -171,31 +171,7 @@ func isKustomizationFileName(name string) bool {
 // resources, components, file patches, generator sources and the like.
 // Remote references and unparsable files yield nothing.
 func kustomizationRefs(data []byte) []string {
-	var k struct {
-		Resources             []string `json:"resources"`
-		Bases                 []string `json:"bases"`
-		Components            []string `json:"components"`
-		Crds                  []string `json:"crds"`
-		Generators            []string `json:"generators"`
-		Transformers          []string `json:"transformers"`
-		Validators            []string `json:"validators"`
-		Configurations        []string `json:"configurations"`
-		PatchesStrategicMerge []string `json:"patchesStrategicMerge"`
-		Patches               []struct {
-			Path string `json:"path"`
-		} `json:"patches"`
-		PatchesJSON6902 []struct {
-			Path string `json:"path"`
-		} `json:"patchesJson6902"`
-		Replacements []struct {
-			Path string `json:"path"`
-		} `json:"replacements"`
-		OpenAPI struct {
-			Path string `json:"path"`
-		} `json:"openapi"`
-		ConfigMapGenerator []generatorArgs `json:"configMapGenerator"`
-		SecretGenerator    []generatorArgs `json:"secretGenerator"`
-	}
+	var k kustomizationRefFields
 	if err := yaml.Unmarshal(data, &k); err != nil {
 		return nil
 	}
@@ -227,7 +203,9 @@ func kustomizationRefs(data []byte) []string {
 	for _, r := range k.Replacements {
 		add(r.Path)
 	}
-	add(k.OpenAPI.Path)
+	if p, ok := k.OpenAPI["path"].(string); ok {
+		add(p)
+	}
 	for _, g := range append(k.ConfigMapGenerator, k.SecretGenerator...) {
 		add(g.Envs...)
 		add(g.Env)
