@@ -92,4 +92,3 @@ func TestAddAppOnAnton(t *testing.T) {
 	}
 	testutil.SameSnapshot(t, before, testutil.Snapshot(t, dir))
 }
-
