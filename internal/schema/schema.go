@@ -3,7 +3,8 @@
 // does not know, a value of the wrong type, or the same field twice.
 //
 // The registered kinds are the Flux APIs (kustomize.toolkit.fluxcd.io/v1,
-// helm.toolkit.fluxcd.io/v2, source.toolkit.fluxcd.io/v1 and v1beta2), the
+// helm.toolkit.fluxcd.io/v2, source.toolkit.fluxcd.io/v1 and v1beta2,
+// image.toolkit.fluxcd.io/v1 of both image controllers), the
 // Gateway API (gateway.networking.k8s.io v1, v1beta1, v1alpha2, v1alpha3),
 // the core Kubernetes groups gen writes or reads (core/v1, apps/v1, batch/v1,
 // networking.k8s.io/v1, rbac.authorization.k8s.io/v1, policy/v1,
@@ -29,6 +30,8 @@ import (
 	"sync"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	imageautov1 "github.com/fluxcd/image-automation-controller/api/v1"
+	imagev1 "github.com/fluxcd/image-reflector-controller/api/v1"
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
 	sourcev1beta2 "github.com/fluxcd/source-controller/api/v1beta2"
@@ -65,6 +68,8 @@ var defaultRegistry = sync.OnceValues(func() (*registry, error) {
 		helmv2.AddToScheme,
 		sourcev1.AddToScheme,
 		sourcev1beta2.AddToScheme,
+		imagev1.AddToScheme,
+		imageautov1.AddToScheme,
 		gatewayv1.Install,
 		gatewayv1beta1.Install,
 		gatewayv1alpha2.Install,

@@ -46,6 +46,32 @@ status:
   observedGeneration: 1
 `
 
+const imageUpdateAutomation = `---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: echo
+spec:
+  interval: 30m
+  sourceRef:
+    kind: GitRepository
+    name: flux-system
+    namespace: flux-system
+  git:
+    checkout:
+      ref:
+        branch: main
+    commit:
+      author:
+        email: flux@example.org
+        name: flux
+    push:
+      branch: main
+  update:
+    path: ./kubernetes/apps/default/echo
+    strategy: Setters
+`
+
 func TestDecodeYAML(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -57,6 +83,14 @@ func TestDecodeYAML(t *testing.T) {
 	}{
 		{name: "valid helmrelease", doc: helmRelease, known: true},
 		{name: "valid dnsendpoint", doc: dnsEndpoint, known: true},
+		{name: "valid imageupdateautomation", doc: imageUpdateAutomation, known: true},
+		{
+			name:     "typo in imageupdateautomation update",
+			doc:      strings.Replace(imageUpdateAutomation, "strategy: Setters", "stratgy: Setters", 1),
+			known:    true,
+			wantPath: "spec.update.stratgy",
+			wantLine: 24,
+		},
 		{
 			name:     "unknown field in helmrelease spec",
 			doc:      strings.Replace(helmRelease, "  interval: 1h\n", "  interval: 1h\n  intervall: 2h\n", 1),
@@ -221,6 +255,9 @@ func TestKnown(t *testing.T) {
 		{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "OCIRepository"},
 		{Group: "source.toolkit.fluxcd.io", Version: "v1", Kind: "GitRepository"},
 		{Group: "source.toolkit.fluxcd.io", Version: "v1beta2", Kind: "OCIRepository"},
+		{Group: "image.toolkit.fluxcd.io", Version: "v1", Kind: "ImageRepository"},
+		{Group: "image.toolkit.fluxcd.io", Version: "v1", Kind: "ImagePolicy"},
+		{Group: "image.toolkit.fluxcd.io", Version: "v1", Kind: "ImageUpdateAutomation"},
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "HTTPRoute"},
 		{Group: "gateway.networking.k8s.io", Version: "v1", Kind: "Gateway"},
 		{Group: "gateway.networking.k8s.io", Version: "v1beta1", Kind: "ReferenceGrant"},
