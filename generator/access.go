@@ -211,13 +211,22 @@ func ParseAllowDomain(s string) (string, error) {
 func (o *AddAppOptions) validateAccess() error {
 	a := &o.Access
 	if len(a.Emails) == 0 && len(a.EmailDomains) == 0 {
-		return fmt.Errorf("--expose access needs --allow-email or --allow-domain: who may pass the Access login")
+		return a.normalize()
 	}
 	if len(o.Hosts) != 1 {
 		return fmt.Errorf("--expose access takes one --host: a Chute serves one hostname")
 	}
 	if o.Mode == ModeChart && o.Port == 0 {
 		return fmt.Errorf("--expose access in chart mode needs --port: the port of the chart's Service")
+	}
+	return a.normalize()
+}
+
+// normalize checks who the Access policy admits and the ChuteConfig's
+// name, and lowercases, sorts and de-duplicates the lists.
+func (a *AccessOptions) normalize() error {
+	if len(a.Emails) == 0 && len(a.EmailDomains) == 0 {
+		return fmt.Errorf("--expose access needs --allow-email or --allow-domain: who may pass the Access login")
 	}
 	for i, e := range a.Emails {
 		v, err := ParseAllowEmail(e)
@@ -269,37 +278,44 @@ func chuteConfigs(r *repo.Repo) map[string]string {
 	return out
 }
 
+// pickChuteConfig returns the ChuteConfig a Chute uses, and the file that
+// declares it ("" when the repository does not): the one named (any name
+// when the repository declares none, since the operator may be installed
+// outside it), else the repository's only one.
+func pickChuteConfig(r *repo.Repo, config string) (string, string, error) {
+	configs := chuteConfigs(r)
+	names := keysSortedString(configs)
+	switch {
+	case config == "" && len(names) == 1:
+		config = names[0]
+	case config == "" && len(names) == 0:
+		return "", "", fmt.Errorf("--expose access: the repository declares no ChuteConfig (%s); pass --chute-config NAME, the one your chute operator uses", ChuteAPIVersion)
+	case config == "":
+		return "", "", fmt.Errorf("--expose access: the repository declares %d ChuteConfigs (%s); choose one with --chute-config", len(names), strings.Join(names, ", "))
+	case len(names) > 0 && configs[config] == "":
+		return "", "", fmt.Errorf("--chute-config %s: no ChuteConfig of that name in the repository (have: %s)", config, strings.Join(names, ", "))
+	}
+	return config, configs[config], nil
+}
+
 // exposeAccess writes the app's Chute: its operator gives the Service a
 // tunnel and an Access application, and publishes the name itself, so no
 // route, tunnel rule or DNSEndpoint is written.
 func (g *appGen) exposeAccess() error {
 	o := g.o
-	configs := chuteConfigs(g.r)
-	var names []string
-	for n := range configs {
-		names = append(names, n)
+	config, file, err := pickChuteConfig(g.r, o.Access.Config)
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	config := o.Access.Config
-	switch {
-	case config == "" && len(names) == 1:
-		config = names[0]
-	case config == "" && len(names) == 0:
-		return fmt.Errorf("--expose access: the repository declares no ChuteConfig (%s); pass --chute-config NAME, the one your chute operator uses", ChuteAPIVersion)
-	case config == "":
-		return fmt.Errorf("--expose access: the repository declares %d ChuteConfigs (%s); choose one with --chute-config", len(names), strings.Join(names, ", "))
-	case len(names) > 0 && configs[config] == "":
-		return fmt.Errorf("--chute-config %s: no ChuteConfig of that name in the repository (have: %s)", config, strings.Join(names, ", "))
-	}
-	if f := configs[config]; f != "" {
-		if ref, ok := ownerOfFile(g.r, f); ok {
+	if file != "" {
+		if ref, ok := ownerOfFile(g.r, file); ok {
 			g.extraDeps = append(g.extraDeps, ref)
 		}
 	}
-	h := g.hosts[0]
+	h, b := g.hosts[0], g.backendOf(0)
 	spec := ChuteSpec{
 		ConfigRef: ChuteConfigRef{Name: config},
-		Service:   ChuteService{Name: o.Name, Port: int32(o.Port)},
+		Service:   ChuteService{Name: b.Service, Port: int32(b.Port)},
 		Hostname:  h.Template(),
 		Access:    ChuteAccess{Emails: o.Access.Emails, EmailDomains: o.Access.EmailDomains},
 	}
@@ -326,7 +342,7 @@ func (g *appGen) exposeAccess() error {
 		"metadata", mapOf("name", str(o.Name)),
 		"spec", mapOf(
 			"configRef", mapOf("name", str(config)),
-			"service", mapOf("name", str(o.Name), "port", num(o.Port)),
+			"service", mapOf("name", str(b.Service), "port", num(b.Port)),
 			"hostname", quoted(spec.Hostname),
 			"access", access.node,
 		),

@@ -331,6 +331,25 @@ type appGen struct {
 	// extraDeps are Kustomizations the exposure needs (the chute
 	// operator's).
 	extraDeps []Ref
+	// backends gives each of hosts the Service and port it reaches, for
+	// --expose tunnel and access. Empty means the app's own Service
+	// (o.Name, o.Port); promote sets it, since a scratch route names a
+	// Service that may be called something else.
+	backends []backend
+}
+
+// backend is the Service, and its port, that an exposed hostname reaches.
+type backend struct {
+	Service string
+	Port    int
+}
+
+// backendOf is what hosts[i] reaches.
+func (g *appGen) backendOf(i int) backend {
+	if i < len(g.backends) {
+		return g.backends[i]
+	}
+	return backend{Service: g.o.Name, Port: g.o.Port}
 }
 
 func (g *appGen) run() (*Changeset, error) {

@@ -50,8 +50,9 @@ func (g *appGen) exposeTunnel() error {
 		}
 		return fmt.Errorf("--expose tunnel: the repository has %d cloudflared configs (%s) and gen cannot tell which tunnel serves the app; add the rule by hand", len(configs), strings.Join(where, ", "))
 	}
-	service := ServiceURL(g.o.Name, g.o.Namespace, g.o.Port)
-	for _, h := range g.hosts {
+	for i, h := range g.hosts {
+		b := g.backendOf(i)
+		service := ServiceURL(b.Service, g.o.Namespace, b.Port)
 		host := h.Template()
 		err := e.editTunnelConfigs(func(text []byte, what string) ([]byte, error) {
 			return AddTunnelRule(text, host, service, what)
