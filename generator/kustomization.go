@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -34,7 +35,8 @@ func AddResource(data []byte, entry string) ([]byte, bool, error) {
 		out := strings.TrimRight(string(data), "\n") + "\nresources:\n  - " + entry + "\n"
 		return []byte(out), true, nil
 	}
-	if list.Kind != yaml.SequenceNode || list.Style&yaml.FlowStyle != 0 {
+	empty := list.Kind == yaml.ScalarNode && list.Tag == "!!null" && list.Value == "" // "resources:" and nothing more
+	if !empty && (list.Kind != yaml.SequenceNode || list.Style&yaml.FlowStyle != 0) {
 		return nil, false, fmt.Errorf("resources is not a block list; add %s by hand", entry)
 	}
 	norm := func(s string) string { return strings.TrimPrefix(s, "./") }
@@ -136,4 +138,90 @@ func checkResources(data []byte, old []*yaml.Node, entry string) error {
 		return fmt.Errorf("edit lost the new entry %s", entry)
 	}
 	return nil
+}
+
+// RemoveResource removes entry from the resources list of a
+// kustomization.yaml, the inverse of AddResource: the entry's own line goes
+// (with a comment on that line), and every other byte stays, comments
+// around it included. An entry written as ./x or x matches either; one
+// listed twice goes twice. It reports whether the file changed; an entry
+// that is not listed changes nothing. Removing the last entry leaves
+// "resources:" empty, which AddResource fills again.
+func RemoveResource(data []byte, entry string) ([]byte, bool, error) {
+	docs, err := parseStream(data)
+	if err != nil {
+		return nil, false, fmt.Errorf("not YAML: %w", err)
+	}
+	if len(docs) == 0 || docs[0] == nil || docs[0].Kind != yaml.MappingNode {
+		return nil, false, fmt.Errorf("not a kustomization (no top-level mapping)")
+	}
+	list := mapGet(docs[0], "resources")
+	if list == nil || (list.Kind == yaml.ScalarNode && list.Tag == "!!null") {
+		return data, false, nil
+	}
+	if list.Kind != yaml.SequenceNode {
+		return nil, false, fmt.Errorf("resources is not a list; remove %s by hand", entry)
+	}
+	var idx []int
+	for i, it := range list.Content {
+		if it.Kind == yaml.ScalarNode && sameResource(it.Value, entry) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return data, false, nil
+	}
+	if isFlow(list) {
+		return nil, false, fmt.Errorf("resources is not a block list; remove %s by hand", entry)
+	}
+	lines := splitLines(data)
+	type span struct{ start, end int }
+	spans := make([]span, len(idx))
+	for k, i := range idx {
+		start, end, err := blockItemRange(lines, list, i)
+		if err != nil {
+			return nil, false, err
+		}
+		spans[k] = span{start, end}
+	}
+	// From the last to the first, so the earlier line numbers still hold.
+	for k := len(spans) - 1; k >= 0; k-- {
+		lines = removeLines(lines, spans[k].start, spans[k].end)
+	}
+	out := joinLines(lines)
+	err = verifyEdit("kustomization.yaml", data, out, func(docs []any) ([]any, error) {
+		m, ok := docs[0].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("not a mapping")
+		}
+		old, _ := m["resources"].([]any)
+		var kept []any
+		for _, r := range old {
+			if s, ok := r.(string); !ok || !sameResource(s, entry) {
+				kept = append(kept, r)
+			}
+		}
+		nm := make(map[string]any, len(m))
+		for k, v := range m {
+			nm[k] = v
+		}
+		if len(kept) == 0 {
+			nm["resources"] = nil
+		} else {
+			nm["resources"] = kept
+		}
+		res := append([]any(nil), docs...)
+		res[0] = nm
+		return res, nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, true, nil
+}
+
+// sameResource reports whether two resource entries name the same path
+// (./x, x and x/ are one).
+func sameResource(a, b string) bool {
+	return path.Clean(strings.TrimPrefix(a, "./")) == path.Clean(strings.TrimPrefix(b, "./"))
 }
