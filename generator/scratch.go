@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gen-gitops/gen/internal/repo"
@@ -26,6 +27,13 @@ type ScratchOptions struct {
 	Gateway string
 	// Namespace is where scratch apps run (default scratch).
 	Namespace string
+	// Expose is gateway (default: an HTTPRoute, and DNSEndpoints where
+	// needed) or access (a Chute: the chute operator's tunnel behind
+	// Cloudflare Access). The tunnel is refused: its rules live in the
+	// repository.
+	Expose Expose
+	// Access is the policy of ExposeAccess.
+	Access AccessOptions
 }
 
 // ScratchEndpoint is one DNS record of a scratch app.
@@ -38,10 +46,14 @@ type ScratchEndpoint struct {
 type ScratchManifest struct {
 	// YAML is the manifest: Namespace, Deployment, Service, and with
 	// hostnames an HTTPRoute and, for domains the gateway does not publish,
-	// a DNSEndpoint.
+	// a DNSEndpoint (or, with ExposeAccess, a Chute).
 	YAML []byte
 	// Hosts are the literal hostnames.
 	Hosts []string
+	// Published are the hostnames whose records external-dns publishes
+	// (all of Hosts, unless a Chute's operator publishes them): what a
+	// pre-flight checks.
+	Published []string
 	// Notes are messages for the user.
 	Notes []string
 }
@@ -75,7 +87,29 @@ func (o *ScratchOptions) Validate() error {
 	if o.Gateway != "external" && o.Gateway != "internal" {
 		return fmt.Errorf("--gateway %q: want external or internal", o.Gateway)
 	}
-	return nil
+	return o.validateExpose()
+}
+
+func (o *ScratchOptions) validateExpose() error {
+	if o.Expose == "" {
+		o.Expose = ExposeGateway
+	}
+	a := &o.Access
+	switch o.Expose {
+	case ExposeGateway:
+		if len(a.Emails) > 0 || len(a.EmailDomains) > 0 || a.Config != "" {
+			return fmt.Errorf("--allow-email, --allow-domain and --chute-config go with --expose access")
+		}
+		return nil
+	case ExposeTunnel:
+		return fmt.Errorf("--expose tunnel: a tunnel rule lives in the repository's cloudflared config, which Flux applies, not kubectl; try the app through the gateway or --expose access, then promote it with 'gen promote %s --expose tunnel'", o.Name)
+	case ExposeAccess:
+		if len(o.Hosts) != 1 {
+			return fmt.Errorf("--expose access takes one --host: a Chute serves one hostname")
+		}
+		return a.normalize()
+	}
+	return fmt.Errorf("--expose %q: want gateway or access", o.Expose)
 }
 
 // Scratch renders the manifest of a scratch app: every object labelled
@@ -90,7 +124,7 @@ func Scratch(r *repo.Repo, o ScratchOptions) (*ScratchManifest, error) {
 	}
 	m := &ScratchManifest{}
 	gateway, gatewayNS, prefix := "envoy-"+o.Gateway, "network", "external."
-	if r != nil && len(o.Hosts) > 0 {
+	if r != nil && len(o.Hosts) > 0 && o.Expose == ExposeGateway {
 		gw, ok := r.Gateway(gateway)
 		if !ok {
 			m.Notes = append(m.Notes, fmt.Sprintf("the repository declares no Gateway %s; the route names it anyway", gateway))
@@ -130,6 +164,20 @@ func Scratch(r *repo.Repo, o ScratchOptions) (*ScratchManifest, error) {
 			eps = append(eps, ScratchEndpoint{DNSName: lit, Target: prefix + host.Domain.Value})
 		}
 	}
+	var chute []byte
+	routed := m.Hosts
+	if o.Expose == ExposeAccess {
+		doc, err := scratchChute(r, o, m.Hosts[0])
+		if err != nil {
+			return nil, err
+		}
+		chute = doc
+		// The operator publishes the name: no route, no DNSEndpoint.
+		routed, eps = nil, nil
+		m.Notes = append(m.Notes, fmt.Sprintf("the chute operator publishes %s and puts it behind Cloudflare Access: no HTTPRoute, no DNSEndpoint", m.Hosts[0]))
+	} else {
+		m.Published = m.Hosts
+	}
 	if r == nil && len(eps) > 0 {
 		m.Notes = append(m.Notes, "outside a repository gen cannot tell which domain the gateway publishes: every hostname got a DNSEndpoint record")
 	}
@@ -139,11 +187,52 @@ func Scratch(r *repo.Repo, o ScratchOptions) (*ScratchManifest, error) {
 	}
 	out, err := set.Render("scratch.yaml", map[string]any{
 		"Namespace": o.Namespace, "Name": o.Name, "Image": o.Image, "Port": o.Port,
-		"Hosts": m.Hosts, "Gateway": gateway, "GatewayNamespace": gatewayNS, "Endpoints": eps,
+		"Hosts": routed, "Gateway": gateway, "GatewayNamespace": gatewayNS, "Endpoints": eps,
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.YAML = out
+	m.YAML = append(out, chute...)
 	return m, nil
+}
+
+// scratchChute is the Chute of a scratch app: the literal hostname, the
+// scratch namespace and label, the app's Service.
+func scratchChute(r *repo.Repo, o ScratchOptions, host string) ([]byte, error) {
+	config := o.Access.Config
+	if r != nil {
+		c, _, err := pickChuteConfig(r, config)
+		if err != nil {
+			return nil, err
+		}
+		config = c
+	} else if config == "" {
+		return nil, fmt.Errorf("--expose access: outside a repository gen cannot find the ChuteConfig; pass --chute-config NAME, the one your chute operator uses")
+	}
+	access := newMap()
+	if len(o.Access.Emails) > 0 {
+		access.set("emails", strSeq(o.Access.Emails))
+	}
+	if len(o.Access.EmailDomains) > 0 {
+		access.set("emailDomains", strSeq(o.Access.EmailDomains))
+	}
+	doc := mapOf(
+		"apiVersion", str(ChuteAPIVersion),
+		"kind", str("Chute"),
+		"metadata", mapOf("name", str(o.Name), "namespace", str(o.Namespace), "labels", mapOf(ScratchLabel, str(o.Name))),
+		"spec", mapOf(
+			"configRef", mapOf("name", str(config)),
+			"service", mapOf("name", str(o.Name), "port", num(o.Port)),
+			"hostname", quoted(host),
+			"access", access.node,
+		),
+	)
+	out, err := renderDocs([]*yaml.Node{doc})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := DecodeChute(out); err != nil {
+		return nil, fmt.Errorf("--expose access: %w", err)
+	}
+	return out, nil
 }

@@ -12,19 +12,30 @@ import (
 )
 
 func TestScratchGolden(t *testing.T) {
+	chute := loadCRD(t, "Chute")
 	cases := []struct {
 		name   string
 		inRepo bool
 		opts   generator.ScratchOptions
+		dir    func(t *testing.T) string
 	}{
-		{"primary-and-secondary", true, generator.ScratchOptions{Name: "hello", Image: "ghcr.io/traefik/whoami:v1.11.0", Hosts: []string{"hello", "hello.example.org"}}},
-		{"no-host", true, generator.ScratchOptions{Name: "worker", Image: "ghcr.io/example/worker:0.1", Port: 8080}},
-		{"outside-a-repository", false, generator.ScratchOptions{Name: "paste", Image: "ghcr.io/example/paste:2.1", Port: 8080, Hosts: []string{"paste.example.net"}, Namespace: "lab"}},
+		{"primary-and-secondary", true, generator.ScratchOptions{Name: "hello", Image: "ghcr.io/traefik/whoami:v1.11.0", Hosts: []string{"hello", "hello.example.org"}}, nil},
+		{"no-host", true, generator.ScratchOptions{Name: "worker", Image: "ghcr.io/example/worker:0.1", Port: 8080}, nil},
+		{"outside-a-repository", false, generator.ScratchOptions{Name: "paste", Image: "ghcr.io/example/paste:2.1", Port: 8080, Hosts: []string{"paste.example.net"}, Namespace: "lab"}, nil},
+		// The Chute replaces the HTTPRoute and the DNSEndpoint; the
+		// repository's only ChuteConfig is used.
+		{"access", true, generator.ScratchOptions{Name: "gated", Image: "ghcr.io/example/gated:1.0", Port: 8080, Hosts: []string{"gated.example.org"},
+			Expose: generator.ExposeAccess, Access: generator.AccessOptions{Emails: []string{"Me@Example.org"}, EmailDomains: []string{"family.example.org"}}}, chuteRepo},
+		{"access-outside-a-repository", false, generator.ScratchOptions{Name: "gated", Image: "ghcr.io/example/gated:1.0", Hosts: []string{"gated.example.net"},
+			Expose: generator.ExposeAccess, Access: generator.AccessOptions{EmailDomains: []string{"example.net"}, Config: "home"}}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var r *repo.Repo
-			if tc.inRepo {
+			switch {
+			case tc.dir != nil:
+				r = loadRepo(t, tc.dir(t))
+			case tc.inRepo:
 				r = loadExample(t)
 			}
 			m, err := generator.Scratch(r, tc.opts)
@@ -32,6 +43,18 @@ func TestScratchGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, doc := range repo.SplitDocuments(m.YAML) {
+				if strings.Contains(string(doc), "kind: Chute\n") {
+					if p := chute.validate(t, doc); len(p) > 0 {
+						t.Fatalf("the CRD refuses the Chute: %v\n%s", p, doc)
+					}
+					if _, err := generator.DecodeChute(doc); err != nil {
+						t.Fatal(err)
+					}
+					if !strings.Contains(string(doc), "scratch.app: "+tc.opts.Name) {
+						t.Errorf("the Chute lacks the scratch label:\n%s", doc)
+					}
+					continue
+				}
 				known, err := schema.DecodeYAML(doc)
 				if err != nil || !known {
 					t.Fatalf("document %d (known %v): %v", i+1, known, err)
@@ -67,6 +90,19 @@ func TestScratchBadInput(t *testing.T) {
 		{"bad gateway", r, generator.ScratchOptions{Name: "x", Image: "nginx", Gateway: "public"}, "want external or internal"},
 		{"unknown domain", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x.example.net"}}, "gen onboard-domain example.net"},
 		{"short host outside a repository", nil, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"}}, "give the full hostname"},
+		{"tunnel", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"}, Expose: generator.ExposeTunnel},
+			"a tunnel rule lives in the repository's cloudflared config, which Flux applies, not kubectl; try the app through the gateway or --expose access, then promote it with 'gen promote x --expose tunnel'"},
+		{"access without a list", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"}, Expose: generator.ExposeAccess}, "needs --allow-email or --allow-domain"},
+		{"access with two hosts", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x", "y"}, Expose: generator.ExposeAccess,
+			Access: generator.AccessOptions{Emails: []string{"me@example.org"}}}, "takes one --host"},
+		{"access with a bad email", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"}, Expose: generator.ExposeAccess,
+			Access: generator.AccessOptions{Emails: []string{"me@"}}}, `--allow-email "me@" is not an email address`},
+		{"access without a ChuteConfig", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"}, Expose: generator.ExposeAccess,
+			Access: generator.AccessOptions{Emails: []string{"me@example.org"}}}, "declares no ChuteConfig"},
+		{"access outside a repository without --chute-config", nil, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x.example.net"}, Expose: generator.ExposeAccess,
+			Access: generator.AccessOptions{Emails: []string{"me@example.org"}}}, "pass --chute-config NAME"},
+		{"allow lists without access", r, generator.ScratchOptions{Name: "x", Image: "nginx", Hosts: []string{"x"},
+			Access: generator.AccessOptions{Emails: []string{"me@example.org"}}}, "go with --expose access"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
