@@ -24,6 +24,8 @@ import (
 const (
 	ChuteGroup      = "chutes.troubleshat.com"
 	ChuteAPIVersion = ChuteGroup + "/v1alpha1"
+	// ChuteResource is the Chutes' resource as kubectl names it (plural.group).
+	ChuteResource = "chutes." + ChuteGroup
 )
 
 // AccessOptions are the inputs of --expose access.

@@ -58,6 +58,13 @@ type PromoteOptions struct {
 	Name string
 	// Sealer encrypts Secrets; required when the app has one.
 	Sealer SecretSealer
+	// Expose is how the hostnames of the scratch HTTPRoutes reach the
+	// app: gateway (default: the routes carry over), tunnel (cloudflared
+	// ingress rules to the Services the routes name, and the tunnel's
+	// DNSEndpoint) or access (a Chute, for a single hostname).
+	Expose Expose
+	// Access is the policy of ExposeAccess.
+	Access AccessOptions
 }
 
 // Promotion is what Promote produces.
@@ -71,6 +78,11 @@ type Promotion struct {
 	// KeptRaw lists the objects written as plain manifests in helm mode
 	// (Kind/name: why).
 	KeptRaw []string
+	// Hosts are the literal hostnames whose DNS records the promoted app
+	// has external-dns publish (its routes', its DNSEndpoints' and the
+	// tunnel's), sorted: what a pre-flight checks. A Chute's hostname is
+	// not among them: the chute operator publishes it.
+	Hosts []string
 }
 
 // SelectorFor returns the label selector of a scratch app.
@@ -100,6 +112,9 @@ func (o *PromoteOptions) defaults() error {
 	if o.Mode != PromoteHelm && o.Mode != PromoteRaw {
 		return fmt.Errorf("--mode %q: want helm or raw", o.Mode)
 	}
+	if err := o.validateExpose(); err != nil {
+		return err
+	}
 	if _, err := labels.Parse(o.Selector); err != nil {
 		return fmt.Errorf("--selector %q: %w", o.Selector, err)
 	}
@@ -110,9 +125,15 @@ func (o *PromoteOptions) defaults() error {
 func ValidatePromote(o PromoteOptions) error { return o.defaults() }
 
 // Teardown is the command that deletes a scratch app's objects: the kinds
-// of kubectl's "all" category plus its HTTPRoutes and DNSEndpoints.
-func Teardown(namespace, selector string) string {
-	return fmt.Sprintf("kubectl delete -n %s all,httproute,dnsendpoint -l %s", namespace, selector)
+// of kubectl's "all" category plus its HTTPRoutes and DNSEndpoints, and
+// with chutes its Chutes (by their full resource name, which needs the
+// chute operator's CRD: kubectl refuses a type the server does not know).
+func Teardown(namespace, selector string, chutes bool) string {
+	kinds := "all,httproute,dnsendpoint"
+	if chutes {
+		kinds += "," + ChuteResource
+	}
+	return fmt.Sprintf("kubectl delete -n %s %s -l %s", namespace, kinds, selector)
 }
 
 // ObjectRef names an object a pod references.
@@ -373,7 +394,13 @@ func Promote(r *repo.Repo, opts PromoteOptions) (*Promotion, error) {
 	if err := p.raw(); err != nil {
 		return nil, err
 	}
+	if err := p.carryChutes(); err != nil {
+		return nil, err
+	}
 	if err := p.dnsEndpoints(); err != nil {
+		return nil, err
+	}
+	if err := p.expose(); err != nil {
 		return nil, err
 	}
 	if err := p.secrets(); err != nil {
@@ -385,7 +412,10 @@ func Promote(r *repo.Repo, opts PromoteOptions) (*Promotion, error) {
 	if err := p.cs.Normalize(); err != nil {
 		return nil, err
 	}
-	return &Promotion{Changeset: &p.cs, Teardown: Teardown(opts.SourceNamespace, opts.Selector), Reasons: p.reasons(), KeptRaw: p.keptRaw}, nil
+	return &Promotion{
+		Changeset: &p.cs, Teardown: Teardown(opts.SourceNamespace, opts.Selector, len(p.chutesIn) > 0),
+		Reasons: p.reasons(), KeptRaw: p.keptRaw, Hosts: p.published(),
+	}, nil
 }
 
 // promoter holds one promotion's state.
@@ -398,7 +428,14 @@ type promoter struct {
 	g     *appGen
 
 	// by kind, cleaned and with literal strings made Flux-safe
-	deployments, services, routes, dnsEPs, secretsIn, rest []*unstructured.Unstructured
+	deployments, services, routes, dnsEPs, secretsIn, chutesIn, rest []*unstructured.Unstructured
+	// exposed are the HTTPRoutes --expose tunnel or access replaces.
+	exposed []*unstructured.Unstructured
+	// routeHosts are the literal hostnames of the scratch HTTPRoutes;
+	// dnsHosts those of the DNSEndpoint records written.
+	routeHosts, dnsHosts []string
+	// chuteHosts are the literal hostnames of the scratch Chutes.
+	chuteHosts map[string]bool
 	// hosts maps a literal hostname to its resolved form.
 	hosts map[string]Host
 	// files maps an app/ file name to its documents (plain manifests).
@@ -463,6 +500,11 @@ func (p *promoter) prepare(picked []*unstructured.Unstructured) error {
 				if err := p.resolve(obj, h); err != nil {
 					return err
 				}
+				p.routeHosts = append(p.routeHosts, h)
+			}
+		case chuteKind:
+			if err := p.prepareChute(obj); err != nil {
+				return err
 			}
 		case schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}:
 			for _, e := range listMaps(nested(obj.Object, "spec", "endpoints")) {
@@ -488,9 +530,16 @@ func (p *promoter) prepare(picked []*unstructured.Unstructured) error {
 			p.routes = append(p.routes, obj)
 		case schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}:
 			p.dnsEPs = append(p.dnsEPs, obj)
+		case chuteKind:
+			p.chutesIn = append(p.chutesIn, obj)
 		default:
 			p.rest = append(p.rest, obj)
 		}
+	}
+	if p.o.Expose != ExposeGateway {
+		// The routes become tunnel rules or a Chute: neither app-template
+		// values nor a manifest.
+		p.exposed, p.routes = p.routes, nil
 	}
 	return nil
 }
@@ -562,6 +611,9 @@ func (p *promoter) literals(obj *unstructured.Unstructured) []string {
 				return x
 			}
 			s := FluxLiteral(x)
+			if keepsDomains(obj.GetKind(), pth) {
+				return s
+			}
 			for _, d := range domains {
 				if out, n := replaceDomain(s, d.Value, "${"+d.Var+"}"); n > 0 {
 					s = out
@@ -579,7 +631,14 @@ func (p *promoter) literals(obj *unstructured.Unstructured) []string {
 func isHostnamePath(kind string, pth []string) bool {
 	j := strings.Join(pth, ".")
 	return (kind == "HTTPRoute" && j == "spec.hostnames") || (kind == "DNSEndpoint" && j == "spec.endpoints.dnsName") ||
-		j == "metadata.name" || j == "apiVersion" || j == "kind"
+		(kind == "Chute" && j == "spec.hostname") || j == "metadata.name" || j == "apiVersion" || j == "kind"
+}
+
+// keepsDomains reports strings whose domains stay as they are: who a
+// Chute admits, written as add-app --allow-email writes them.
+func keepsDomains(kind string, pth []string) bool {
+	j := strings.Join(pth, ".")
+	return kind == "Chute" && (j == "spec.access.emails" || j == "spec.access.emailDomains")
 }
 
 // FluxLiteral escapes s so that Flux's post-build substitution gives s
@@ -786,7 +845,8 @@ func (p *promoter) write() error {
 	}
 	p.g.resources = orderResources(p.g.resources)
 	p.g.hasRoute = p.hasRoute
-	p.g.hasDNS = p.hasDNS
+	// The tunnel's DNSEndpoint was rendered through the add-app generator.
+	p.g.hasDNS = p.hasDNS || p.g.hasDNS
 	if err := p.g.appKustomization(); err != nil {
 		return err
 	}
@@ -829,13 +889,29 @@ func (p *promoter) reasons() []string {
 	if p.o.SourceNamespace == p.o.Namespace {
 		out = append(out, fmt.Sprintf("Flux applies into namespace %s, where the scratch objects are: a Deployment of the same name keeps its old selector, which is immutable, so the apply fails", p.o.Namespace))
 	}
-	var hosts []string
+	var hosts, chutes []string
 	for h := range p.hosts {
-		hosts = append(hosts, h)
+		if p.chuteHosts[h] {
+			chutes = append(chutes, h)
+		}
+		if !p.chuteHosts[h] || stringIn(p.routeHosts, h) {
+			hosts = append(hosts, h)
+		}
 	}
 	sort.Strings(hosts)
+	sort.Strings(chutes)
 	if len(hosts) > 0 {
-		out = append(out, fmt.Sprintf("%s must not be served by two routes at once: the gateway would split the traffic between the copies, and external-dns would find two owners for the record", strings.Join(hosts, ", ")))
+		switch p.o.Expose {
+		case ExposeTunnel:
+			out = append(out, fmt.Sprintf("%s must not be published twice: the scratch HTTPRoute and the tunnel's DNSEndpoint would both claim the records, and the gateway would still send requests to the scratch copy", strings.Join(hosts, ", ")))
+		case ExposeAccess:
+			out = append(out, fmt.Sprintf("%s must not be published twice: external-dns would keep the scratch route's record while the chute operator publishes its own for the name", strings.Join(hosts, ", ")))
+		default:
+			out = append(out, fmt.Sprintf("%s must not be served by two routes at once: the gateway would split the traffic between the copies, and external-dns would find two owners for the record", strings.Join(hosts, ", ")))
+		}
+	}
+	if len(chutes) > 0 {
+		out = append(out, fmt.Sprintf("%s must not be claimed by two Chutes, the scratch one and the promoted one: the chute operator serves a hostname once", strings.Join(chutes, ", ")))
 	}
 	out = append(out, "until then both copies run, each with its own pods, jobs and volumes")
 	return out

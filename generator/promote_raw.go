@@ -183,11 +183,16 @@ func (p *promoter) dnsEndpoints() error {
 		var keep []any
 		for _, e := range listMaps(nested(d.Object, "spec", "endpoints")) {
 			name := str0(e["dnsName"])
+			if why, ok := p.exposedHost(name); ok {
+				p.cs.Note("DNSEndpoint %s: %s left out: %s", d.GetName(), name, why)
+				continue
+			}
 			host, ok := p.hosts[name]
 			if ok && host.Domain.Primary {
 				p.cs.Note("DNSEndpoint %s: %s is on the primary domain, whose record the gateway publishes: left out", d.GetName(), name)
 				continue
 			}
+			p.dnsHosts = append(p.dnsHosts, name)
 			e["dnsName"] = p.hostTemplate(name, false)
 			covered[str0(e["dnsName"])] = true
 			keep = append(keep, e)

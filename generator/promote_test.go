@@ -64,6 +64,9 @@ func promotionFiles(pr *generator.Promotion) map[string][]byte {
 	for _, k := range pr.KeptRaw {
 		fmt.Fprintf(&b, "kept raw: %s\n", k)
 	}
+	if len(pr.Hosts) > 0 {
+		fmt.Fprintf(&b, "publishes: %s\n", strings.Join(pr.Hosts, ", "))
+	}
 	fmt.Fprintf(&b, "teardown: %s\n", pr.Teardown)
 	for _, r := range pr.Reasons {
 		fmt.Fprintf(&b, "because: %s\n", r)
@@ -76,21 +79,47 @@ var promoteCases = []struct {
 	name    string
 	fixture string
 	opts    generator.PromoteOptions
+	// dir is the repository (default: the example).
+	dir func(t *testing.T) string
 }{
-	{"hello-helm", "hello", generator.PromoteOptions{App: "hello"}},
-	{"hello-raw-renamed", "hello", generator.PromoteOptions{App: "hello", Mode: generator.PromoteRaw, Name: "greeter", Namespace: "tools"}},
-	{"notes-helm", "notes", generator.PromoteOptions{App: "notes"}},
-	{"notes-raw", "notes", generator.PromoteOptions{App: "notes", Mode: generator.PromoteRaw}},
-	{"odd-helm", "odd", generator.PromoteOptions{App: "odd"}},
+	{"hello-helm", "hello", generator.PromoteOptions{App: "hello"}, nil},
+	{"hello-raw-renamed", "hello", generator.PromoteOptions{App: "hello", Mode: generator.PromoteRaw, Name: "greeter", Namespace: "tools"}, nil},
+	{"notes-helm", "notes", generator.PromoteOptions{App: "notes"}, nil},
+	{"notes-raw", "notes", generator.PromoteOptions{App: "notes", Mode: generator.PromoteRaw}, nil},
+	{"odd-helm", "odd", generator.PromoteOptions{App: "odd"}, nil},
+	// The routes become cloudflared ingress rules to the Service under its
+	// new name (app-template renders it as the release; raw mode renames
+	// it), and the tunnel's DNSEndpoint replaces the scratch one.
+	{"hello-tunnel-helm", "hello", generator.PromoteOptions{App: "hello", Name: "greeter", Expose: generator.ExposeTunnel}, nil},
+	{"hello-tunnel-raw", "hello", generator.PromoteOptions{App: "hello", Mode: generator.PromoteRaw, Name: "greeter", Namespace: "tools", Expose: generator.ExposeTunnel}, nil},
+	// The route (two rules, one Service) becomes a Chute; the app waits
+	// for the Kustomization that declares the ChuteConfig.
+	{"notes-access", "notes", generator.PromoteOptions{App: "notes", Expose: generator.ExposeAccess,
+		Access: generator.AccessOptions{Emails: []string{"me@example.org"}, EmailDomains: []string{"family.example.org"}}}, chuteRepo},
+	// A scratch app behind Access already: its Chute carries over.
+	{"gated-helm", "gated", generator.PromoteOptions{App: "gated", Name: "portal"}, chuteRepo},
+	{"gated-raw", "gated", generator.PromoteOptions{App: "gated", Mode: generator.PromoteRaw, Namespace: "tools"}, chuteRepo},
+}
+
+// repoFor loads a promote case's repository.
+func repoFor(t *testing.T, dir func(t *testing.T) string) *repo.Repo {
+	t.Helper()
+	if dir == nil {
+		return loadExample(t)
+	}
+	return loadRepo(t, dir(t))
 }
 
 // TestPromoteGolden promotes each fixture and compares every file written
 // (and the report) with testdata/promote/<fixture>/want-<case>. Every
-// written document decodes strictly into its API type.
+// written document decodes strictly into its API type; a Chute, once Flux
+// substituted the domains, is what the CRD accepts.
 func TestPromoteGolden(t *testing.T) {
+	chute := loadCRD(t, "Chute")
+	domains := strings.NewReplacer("${SECRET_DOMAIN}", "example.com", "${SECRET_DOMAIN_TWO}", "example.org")
 	for _, tc := range promoteCases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := loadExample(t)
+			r := repoFor(t, tc.dir)
 			opts := tc.opts
 			opts.Objects = liveObjects(t, tc.fixture)
 			opts.FromFile = "live.yaml"
@@ -107,6 +136,16 @@ func TestPromoteGolden(t *testing.T) {
 					continue
 				}
 				for i, doc := range repo.SplitDocuments(f.Content) {
+					if strings.Contains(string(doc), "kind: Chute\n") {
+						substituted := []byte(domains.Replace(string(doc)))
+						if p := chute.validate(t, substituted); len(p) > 0 {
+							t.Errorf("%s document %d: the CRD refuses it: %v", f.Path, i+1, p)
+						}
+						if _, err := generator.DecodeChute(substituted); err != nil {
+							t.Errorf("%s document %d: %v", f.Path, i+1, err)
+						}
+						continue
+					}
 					if _, err := schema.DecodeYAML(doc); err != nil {
 						t.Errorf("%s document %d: %v", f.Path, i+1, err)
 					}
@@ -125,7 +164,7 @@ func TestPromoteGolden(t *testing.T) {
 func TestPromoteEquivalence(t *testing.T) {
 	for _, tc := range promoteCases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := loadExample(t)
+			r := repoFor(t, tc.dir)
 			opts := tc.opts
 			objs := liveObjects(t, tc.fixture)
 			opts.Objects = objs
@@ -301,6 +340,23 @@ spec:
   rules: [{backendRefs: [{name: solo, port: 80}]}]
 `)
 	}
+	routeWith := func(spec string) *unstructured.Unstructured {
+		return obj(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec:
+  parentRefs: [{name: envoy-external, namespace: network, sectionName: https}]
+`+spec)
+	}
+	chute := func(spec string) *unstructured.Unstructured {
+		return obj(t, `apiVersion: chutes.troubleshat.com/v1alpha1
+kind: Chute
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec:
+`+spec)
+	}
+	const chuteSpec = "  configRef: {name: home}\n  service: {name: solo, port: 80}\n  hostname: solo.example.com\n  access: {emails: [me@example.org]}\n"
+	access := generator.AccessOptions{Emails: []string{"me@example.org"}}
 	binary := obj(t, `apiVersion: v1
 kind: Secret
 metadata: {name: solo-tls, namespace: scratch, labels: {scratch.app: solo}}
@@ -332,6 +388,43 @@ data:
 			generator.PromoteOptions{App: "solo", Name: "Solo_1"}, false, []string{`--name "Solo_1" is not a valid name`}},
 		{"bad selector", []*unstructured.Unstructured{obj(t, bareDeployment)},
 			generator.PromoteOptions{App: "solo", Selector: "a=(b"}, false, []string{`--selector "a=(b"`}},
+		{"tunnel to two backends", []*unstructured.Unstructured{obj(t, bareDeployment), routeWith("  hostnames: [solo.example.com]\n  rules: [{backendRefs: [{name: solo, port: 80, weight: 90}, {name: solo-canary, port: 80, weight: 10}]}]\n")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false,
+			[]string{"--expose tunnel: HTTPRoute solo sends traffic to 2 backends (solo port 80, solo-canary port 80), and a tunnel rule sends a hostname to one Service; promote with --expose gateway"}},
+		{"tunnel to a backend of another kind", []*unstructured.Unstructured{obj(t, bareDeployment), routeWith("  hostnames: [solo.example.com]\n  rules: [{backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool}]}]\n")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false,
+			[]string{"sends traffic to the InferencePool.inference.networking.k8s.io pool, and a tunnel rule reaches Services only; promote with --expose gateway"}},
+		{"tunnel to another namespace", []*unstructured.Unstructured{obj(t, bareDeployment), routeWith("  hostnames: [solo.example.com]\n  rules: [{backendRefs: [{name: db, namespace: data, port: 80}]}]\n")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false, []string{"Service db in namespace data", "--expose gateway"}},
+		{"tunnel for some paths only", []*unstructured.Unstructured{obj(t, bareDeployment), routeWith("  hostnames: [solo.example.com]\n  rules: [{matches: [{path: {type: PathPrefix, value: /api}}], backendRefs: [{name: solo, port: 80}]}]\n")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false, []string{"HTTPRoute solo serves only some paths (/api), and a tunnel rule would send every path to Service solo"}},
+		{"tunnel with filters", []*unstructured.Unstructured{obj(t, bareDeployment), routeWith("  hostnames: [solo.example.com]\n  rules: [{filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: X, value: y}]}}], backendRefs: [{name: solo, port: 80}]}]\n")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false, []string{"HTTPRoute solo uses rules.filters, which a tunnel rule cannot express"}},
+		{"tunnel without hostnames", []*unstructured.Unstructured{obj(t, bareDeployment), routeWith("  rules: [{backendRefs: [{name: solo, port: 80}]}]\n")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false, []string{"HTTPRoute solo has no hostnames"}},
+		{"tunnel without a route", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel}, false, []string{"--expose tunnel: the scratch app has no HTTPRoute"}},
+		{"access with two hostnames", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.com, solo.example.org")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeAccess, Access: access}, false,
+			[]string{"--expose access: a Chute serves one hostname, and the scratch routes have 2 (solo.example.com, solo.example.org)", "--selector"}},
+		{"access with a bad email", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.com")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeAccess, Access: generator.AccessOptions{Emails: []string{"me@"}}}, false,
+			[]string{`--allow-email "me@" is not an email address`}},
+		{"access without a list", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.com")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeAccess}, false, []string{"needs --allow-email or --allow-domain"}},
+		{"access without a ChuteConfig", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.com")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeAccess, Access: access}, false, []string{"declares no ChuteConfig"}},
+		{"allow lists without access", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.com")},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeTunnel, Access: access}, false, []string{"go with --expose access"}},
+		{"bad expose", []*unstructured.Unstructured{obj(t, bareDeployment)},
+			generator.PromoteOptions{App: "solo", Expose: "ingress"}, false, []string{`--expose "ingress": want gateway, tunnel or access`}},
+		{"access over a scratch Chute", []*unstructured.Unstructured{obj(t, bareDeployment), route("solo.example.org"), chute(chuteSpec)},
+			generator.PromoteOptions{App: "solo", Expose: generator.ExposeAccess, Access: access}, false,
+			[]string{"the scratch app already has a Chute (solo), which promote carries over; leave out --expose access"}},
+		{"scratch Chute with an unknown field", []*unstructured.Unstructured{obj(t, bareDeployment), chute(chuteSpec + "  sessionTimeout: 1h\n")},
+			generator.PromoteOptions{App: "solo"}, false, []string{"promoting Chute solo: reading the Chute", "sessionTimeout"}},
+		{"scratch Chute on an unknown domain", []*unstructured.Unstructured{obj(t, bareDeployment), chute(strings.Replace(chuteSpec, "example.com", "example.net", 1))},
+			generator.PromoteOptions{App: "solo"}, false, []string{"promoting Chute solo", "gen onboard-domain example.net"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -387,6 +480,76 @@ spec: {secretName: solo-tls, dnsNames: [solo.example.com], issuerRef: {name: let
 	}
 	if !strings.Contains(string(files["kubernetes/apps/default/solo/app/certificate.yaml"]), "dnsNames:\n    - \"solo.${SECRET_DOMAIN}\"") {
 		t.Errorf("literal domains in kept objects become variables:\n%s", files["kubernetes/apps/default/solo/app/certificate.yaml"])
+	}
+}
+
+// TestPromoteTunnelKeepsOtherRecords: with --expose tunnel the scratch
+// records of the route hostnames give way to the tunnel's DNSEndpoint, and
+// a record no route serves is kept beside them in the same object.
+func TestPromoteTunnelKeepsOtherRecords(t *testing.T) {
+	r := loadExample(t)
+	objs := []*unstructured.Unstructured{
+		obj(t, bareDeployment),
+		obj(t, "apiVersion: v1\nkind: Service\nmetadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}\nspec: {selector: {scratch.app: solo}, ports: [{name: http, port: 8080}]}\n"),
+		obj(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec:
+  parentRefs: [{name: envoy-internal, namespace: network, sectionName: https}]
+  hostnames: [solo.example.com, solo.example.org]
+  rules: [{matches: [{path: {type: PathPrefix, value: /}}], backendRefs: [{name: solo, port: 8080}]}]
+`),
+		obj(t, `apiVersion: externaldns.k8s.io/v1alpha1
+kind: DNSEndpoint
+metadata: {name: solo, namespace: scratch, labels: {scratch.app: solo}}
+spec:
+  endpoints:
+    - {dnsName: solo.example.org, recordType: CNAME, targets: [external.example.org]}
+    - {dnsName: old.example.org, recordType: CNAME, targets: [external.example.org]}
+`),
+	}
+	pr, err := generator.Promote(r, generator.PromoteOptions{App: "solo", Mode: generator.PromoteRaw, Expose: generator.ExposeTunnel, Objects: objs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := promotionFiles(pr)
+	got := string(files["kubernetes/apps/default/solo/app/dnsendpoint.yaml"])
+	want := `---
+apiVersion: externaldns.k8s.io/v1alpha1
+kind: DNSEndpoint
+metadata:
+  name: solo
+spec:
+  endpoints:
+    - dnsName: "solo.${SECRET_DOMAIN}"
+      recordType: CNAME
+      targets: ["external.${SECRET_DOMAIN}"]
+    - dnsName: "solo.${SECRET_DOMAIN_TWO}"
+      recordType: CNAME
+      targets: ["external.${SECRET_DOMAIN_TWO}"]
+    - dnsName: "old.${SECRET_DOMAIN_TWO}"
+      recordType: CNAME
+      targets:
+        - "external.${SECRET_DOMAIN_TWO}"
+`
+	if got != want {
+		t.Errorf("dnsendpoint.yaml:\n%s\nwant:\n%s", got, want)
+	}
+	if _, ok := files["kubernetes/apps/default/solo/app/httproute.yaml"]; ok {
+		t.Error("the route was written; the tunnel replaces it")
+	}
+	tunnel := string(files["kubernetes/apps/network/cloudflare-tunnel/app/helmrelease.yaml"])
+	if strings.Count(tunnel, "service: http://solo.default.svc.cluster.local:8080\n") != 2 {
+		t.Errorf("want two rules to the Service's port:\n%s", tunnel)
+	}
+	if h := strings.Join(pr.Hosts, " "); h != "old.example.org solo.example.com solo.example.org" {
+		t.Errorf("published hosts: %s", h)
+	}
+	if !strings.Contains(string(files["REPORT"]), "HTTPRoute solo was attached to the gateway envoy-internal; through the tunnel solo.example.com, solo.example.org are reachable from the internet") {
+		t.Errorf("no warning about the internal gateway:\n%s", files["REPORT"])
+	}
+	for _, f := range pr.Changeset.Files {
+		assertStrict(t, f.Path, f.Content)
 	}
 }
 
