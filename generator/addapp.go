@@ -109,8 +109,13 @@ type AddAppOptions struct {
 	Sealer    SecretSealer
 
 	// ImagePolicy, when set, adds an ImageRepository and ImagePolicy for
-	// Image and marks its tag for Flux's image-automation.
+	// Image and marks its tag for Flux's image-automation. An
+	// ImageUpdateAutomation for the app's folder comes with them when none
+	// in the repository covers it.
 	ImagePolicy *ImagePolicy
+	// SkipImageAutomation leaves the ImageUpdateAutomation out, for
+	// repositories that keep their own.
+	SkipImageAutomation bool
 
 	Force bool
 }

@@ -2,14 +2,12 @@ package generator
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/scaffolds"
 )
 
@@ -125,8 +123,8 @@ func ImagePolicyMarker(namespace, name, field string) string {
 }
 
 // imageAutomation writes the ImageRepository and ImagePolicy for the app's
-// image and notes when no ImageUpdateAutomation would commit what they
-// find.
+// image, and the ImageUpdateAutomation that commits what they find when
+// none in the repository does.
 func (g *appGen) imageAutomation() error {
 	p := g.o.ImagePolicy
 	if p == nil {
@@ -179,11 +177,7 @@ func (g *appGen) imageAutomation() error {
 		g.cs.Add(g.file(f.file), []byte("---\n"+header(f.kind)+body+"\n"))
 		g.resources = append(g.resources, f.file)
 	}
-	if !coveredByImageAutomation(g.r, g.appDir) {
-		g.cs.Note("no ImageUpdateAutomation in the repository updates %s: Flux will find new tags of %s but commit nothing; "+
-			"add one (image.toolkit.fluxcd.io/v1, update.strategy: Setters, update.path covering the app)", g.appDir, imageName)
-	}
-	return nil
+	return g.writeImageAutomation()
 }
 
 // quotedSingle keeps regular expressions and $ templates readable: single
@@ -192,29 +186,13 @@ func quotedSingle(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s, Style: yaml.SingleQuotedStyle}
 }
 
-// coveredByImageAutomation reports whether an ImageUpdateAutomation with
-// the Setters strategy updates a path that holds dir.
-func coveredByImageAutomation(r *repo.Repo, dir string) bool {
-	for _, o := range r.Objects() {
-		if o.Kind != "ImageUpdateAutomation" || !strings.HasPrefix(o.APIVersion, "image.toolkit.fluxcd.io/") {
-			continue
-		}
-		p := o.Str("spec", "update", "path")
-		if p == "" {
-			p = "."
-		}
-		p = strings.TrimPrefix(path.Clean(strings.TrimPrefix(p, "./")), "/")
-		if p == "." || dir == p || strings.HasPrefix(dir+"/", p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 // validateImagePolicy checks that the image can be followed: a tag to
 // rewrite, no digest pinning it.
 func (o *AddAppOptions) validateImagePolicy() error {
 	if o.ImagePolicy == nil {
+		if o.SkipImageAutomation {
+			return fmt.Errorf("--image-automation=false goes with --image-policy")
+		}
 		return nil
 	}
 	if o.Image == "" {
