@@ -37,6 +37,10 @@ type addAppFlags struct {
 	AllowEmails  []string
 	AllowDomains []string
 	ChuteConfig  string
+
+	// ImageAutomation is --image-automation: false leaves the
+	// ImageUpdateAutomation to the user.
+	ImageAutomation bool
 }
 
 // exposeFlag is --expose: gateway, tunnel or access.
@@ -83,6 +87,13 @@ a full hostname is mapped to the variable of the onboarded domain it ends
 with. Without the age key gen cannot read which domain each variable
 holds: pass --domain SECRET_DOMAIN=example.com or set SOPS_AGE_KEY_FILE.
 
+Image automation: --image-policy adds an ImageRepository and an
+ImagePolicy, marks the tag, and writes an ImageUpdateAutomation for the
+app's folder unless one in the app's namespace already covers it. It reuses
+the GitRepository and author of the repository's other automations, or else
+pushes through the GitRepository the cluster syncs from, whose credentials
+then need write access. --image-automation=false leaves it out.
+
 The change is validated by building it the way Flux does before anything
 is written. Running the same command twice changes nothing.`,
 		Example: `  # Preview an app-template app on the primary domain
@@ -112,6 +123,10 @@ is written. Running the same command twice changes nothing.`,
   gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --image-policy 'semver:>=1.11.0'
   gen add-app default/site --image ghcr.io/me/site:main-abc1234-1718000000 \
     --image-policy 'regex:^main-[a-f0-9]+-(?P<ts>[0-9]+)$' --image-policy-extract '$ts'
+
+  # The same, for a repository that keeps its own ImageUpdateAutomation
+  gen add-app default/whoami --image ghcr.io/traefik/whoami:v1.11.0 --image-policy 'semver:>=1.11.0' \
+    --image-automation=false
 
   # Persistent storage, probes and resources
   gen add-app media/jellyfin --image jellyfin/jellyfin:10.10.3 --port 8096 --host jellyfin \
@@ -170,6 +185,7 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
 	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
 	fl.StringVar(&f.ImagePolicy, "image-policy", "", "follow new tags with Flux image automation: semver:<range> (semver:>=1.0.0) or regex:<pattern>")
+	fl.BoolVar(&f.ImageAutomation, "image-automation", true, "with --image-policy: write an ImageUpdateAutomation for the app unless one covers it (false: you run your own)")
 	fl.StringVar(&f.ImageExtract, "image-policy-extract", "", "with --image-policy regex:...: the group to order tags by, numerically ($ts for (?P<ts>...), or $1)")
 	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.FixedCompletions([]string{"external", "internal"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
@@ -188,6 +204,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
 		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
+	o.SkipImageAutomation = !f.ImageAutomation
 	switch {
 	case f.Chart != "" && f.Raw:
 		return o, usageErrorf("--raw and --chart do not go together")
