@@ -1,0 +1,450 @@
+package generator
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gen-gitops/gen/internal/repo"
+)
+
+// RemoveAppOptions are the inputs of RemoveApp.
+type RemoveAppOptions struct {
+	Namespace string
+	Name      string
+	// Force removes the app although other Flux Kustomizations depend on
+	// it.
+	Force bool
+}
+
+// Validate checks the options alone, before the repository is consulted.
+func (o RemoveAppOptions) Validate() error {
+	for _, f := range []struct{ what, v string }{{"namespace", o.Namespace}, {"app name", o.Name}} {
+		if strings.Contains(f.v, "..") || strings.Contains(f.v, "/") || strings.Contains(f.v, "\\") {
+			return fmt.Errorf("%s %q must be a plain name, not a path", f.what, f.v)
+		}
+		if errs := validation.IsDNS1123Label(f.v); len(errs) > 0 {
+			return fmt.Errorf("%s %q is not a valid DNS-1123 label: %s", f.what, f.v, strings.Join(errs, "; "))
+		}
+	}
+	return nil
+}
+
+// Dependent is a Flux Kustomization whose dependsOn names one of the
+// Kustomizations of the app being removed.
+type Dependent struct {
+	// Kustomization is the dependent one.
+	Kustomization Ref
+	// File declares it.
+	File string
+	// App is "<namespace>/<app>" when File is an app's ks.yaml.
+	App string
+}
+
+func (d Dependent) String() string {
+	return fmt.Sprintf("%s (%s)", d.Kustomization, d.File)
+}
+
+// DependentsError refuses to remove an app that other Flux Kustomizations
+// depend on: Flux would hold them back for ever.
+type DependentsError struct {
+	App        string
+	Dependents []Dependent
+}
+
+func (e *DependentsError) Error() string {
+	var who, apps []string
+	for _, d := range e.Dependents {
+		who = append(who, d.String())
+		if d.App != "" {
+			apps = append(apps, "gen remove-app "+d.App)
+		}
+	}
+	first := "remove them first"
+	if len(apps) == len(e.Dependents) {
+		first += " (" + strings.Join(uniqueStrings(apps), ", ") + ")"
+	} else {
+		first += " or drop their dependsOn"
+	}
+	return fmt.Sprintf("%s: %d Flux %s on it: %s; %s, or pass --force to remove it anyway",
+		e.App, len(e.Dependents), plural(len(e.Dependents), "Kustomization depends", "Kustomizations depend"), strings.Join(who, ", "), first)
+}
+
+// RemoveApp returns the Changeset that removes an app from r, the inverse
+// of AddApp: every file of its folder is deleted, its ./<app>/ks.yaml
+// entry leaves the namespace kustomization, and the cloudflared ingress
+// rules that send traffic to its Services leave the tunnel's config. The
+// namespace itself stays, even when the app was its last one.
+//
+// It refuses, changing nothing, when another Flux Kustomization depends on
+// the app (unless Force), and when the app does not exist.
+func RemoveApp(r *repo.Repo, opts RemoveAppOptions) (*Changeset, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	ns, ok := r.Namespaces[opts.Namespace]
+	if !ok {
+		have := r.NamespaceNames()
+		if len(have) == 0 {
+			return nil, fmt.Errorf("no namespace %q: the repository has no namespace folders under %s", opts.Namespace, r.AppsDir)
+		}
+		return nil, fmt.Errorf("no namespace %q in the repository (have: %s)", opts.Namespace, strings.Join(have, ", "))
+	}
+	app, ok := ns.Apps[opts.Name]
+	if !ok {
+		var have []string
+		for n := range ns.Apps {
+			have = append(have, n)
+		}
+		sort.Strings(have)
+		if len(have) == 0 {
+			return nil, fmt.Errorf("no app %s/%s: namespace %s has no apps", opts.Namespace, opts.Name, opts.Namespace)
+		}
+		return nil, fmt.Errorf("no app %s/%s: the apps in namespace %s are %s", opts.Namespace, opts.Name, opts.Namespace, strings.Join(have, ", "))
+	}
+	dir, err := CleanRelPath(app.Dir)
+	if err != nil || dir != path.Join(ns.Dir, opts.Name) || !strings.HasPrefix(dir, r.AppsDir+"/") {
+		return nil, fmt.Errorf("app %s/%s: its folder %q is not <namespace folder>/%s inside the apps folder %s; remove it by hand", opts.Namespace, opts.Name, app.Dir, opts.Name, r.AppsDir)
+	}
+	rm := &appRemoval{r: r, o: opts, ns: ns, app: app, dir: dir}
+	return rm.run()
+}
+
+type appRemoval struct {
+	r   *repo.Repo
+	o   RemoveAppOptions
+	ns  *repo.Namespace
+	app *repo.App
+	dir string
+	// objects are the documents of the app's folder.
+	objects []repo.Object
+	notes   []string
+}
+
+func (rm *appRemoval) run() (*Changeset, error) {
+	r, o := rm.r, rm.o
+	rm.objects = r.ObjectsIn(rm.dir)
+	deps := rm.dependents()
+	if len(deps) > 0 && !o.Force {
+		return nil, &DependentsError{App: o.Namespace + "/" + o.Name, Dependents: deps}
+	}
+	e := &domainEdit{r: r, files: map[string][]byte{}, deleted: map[string]bool{}, secrets: map[string]bool{}}
+	for p := range r.Files {
+		if strings.HasPrefix(p, rm.dir+"/") {
+			e.deleted[p] = true
+		}
+	}
+	entry := "./" + o.Name + "/ks.yaml"
+	out, changed, err := RemoveResource(r.Files[rm.ns.Kustomization], entry)
+	if err != nil {
+		return nil, fmt.Errorf("taking %s out of %q: %w", entry, rm.ns.Kustomization, err)
+	}
+	if changed {
+		e.write(rm.ns.Kustomization, out)
+	} else {
+		rm.note("%s was not listed in %s, so Flux never deployed the app; its folder goes all the same", entry, rm.ns.Kustomization)
+	}
+	if err := rm.removeTunnelRules(e); err != nil {
+		return nil, err
+	}
+	for _, d := range deps {
+		rm.note("%s depends on the app; Flux holds it back until its dependsOn no longer names %s/%s", d, o.Namespace, o.Name)
+	}
+	rm.noteWhatGoes()
+	if len(rm.ns.Apps) == 1 {
+		rm.note("namespace %s has no apps left; its namespace.yaml and kustomization.yaml stay, since the namespace may hold more than gen knows of: delete %s by hand if it is no longer needed", o.Namespace, rm.ns.Dir)
+	}
+	cs, err := e.changeset(fmt.Sprintf("Remove %s/%s", o.Namespace, o.Name))
+	if err != nil {
+		return nil, err
+	}
+	cs.Notes = append(cs.Notes, rm.notes...)
+	return cs, nil
+}
+
+func (rm *appRemoval) note(format string, args ...any) {
+	rm.notes = append(rm.notes, fmt.Sprintf(format, args...))
+}
+
+// isFluxKustomization reports whether a document is a Flux Kustomization.
+func isFluxKustomization(o repo.Object) bool {
+	return o.Kind == "Kustomization" && strings.HasPrefix(o.APIVersion, "kustomize.toolkit.fluxcd.io/")
+}
+
+// dependents lists the Flux Kustomizations outside the app's folder whose
+// dependsOn names one of the app's. A Kustomization's namespace is the one
+// its namespace kustomization sets (kustomize overrides metadata.namespace
+// with it), else its own; a dependsOn without a namespace means the
+// dependent's.
+func (rm *appRemoval) dependents() []Dependent {
+	r := rm.r
+	override := map[string]string{}
+	appOf := map[string]string{}
+	for _, n := range r.Namespaces {
+		k, err := repo.ParseKustomization(r.Files[n.Kustomization])
+		for _, a := range n.Apps {
+			if a.KS == "" {
+				continue
+			}
+			appOf[a.KS] = a.Namespace + "/" + a.Name
+			if err == nil && k.Namespace != "" {
+				override[a.KS] = k.Namespace
+			}
+		}
+	}
+	nsOf := func(o repo.Object) string {
+		if ns, ok := override[o.File]; ok {
+			return ns
+		}
+		return o.Str("metadata", "namespace")
+	}
+	var targets []Ref
+	for _, o := range r.Objects() {
+		if isFluxKustomization(o) && o.File == rm.app.KS {
+			targets = append(targets, Ref{Namespace: nsOf(o), Name: o.Name})
+		}
+	}
+	var out []Dependent
+	seen := map[Dependent]bool{}
+	for _, o := range r.Objects() {
+		if !isFluxKustomization(o) || strings.HasPrefix(o.File, rm.dir+"/") {
+			continue
+		}
+		own := nsOf(o)
+		for _, d := range o.List("spec", "dependsOn") {
+			m, _ := d.(map[string]any)
+			name, _ := m["name"].(string)
+			depNS, _ := m["namespace"].(string)
+			if depNS == "" {
+				depNS = own
+			}
+			for _, t := range targets {
+				// An unknown namespace on either side matches by name:
+				// refusing by mistake is cheaper than a stuck dependent.
+				if t.Name != name || (t.Namespace != depNS && t.Namespace != "" && depNS != "") {
+					continue
+				}
+				dep := Dependent{Kustomization: Ref{Namespace: own, Name: o.Name}, File: o.File, App: appOf[o.File]}
+				if dep.Kustomization.Namespace == "" {
+					dep.Kustomization.Namespace = "?"
+				}
+				if !seen[dep] {
+					seen[dep] = true
+					out = append(out, dep)
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kustomization.String() < out[j].Kustomization.String() })
+	return out
+}
+
+// serviceMatcher matches tunnel origins that reach the app: a Service its
+// folder declares, its HelmReleases' names (and app-template's
+// <release>-<service> names), or the app's name, in the namespaces its
+// objects land in. Names another app of the namespace owns are left out.
+func (rm *appRemoval) serviceMatcher() ServiceMatcher {
+	names := map[string]bool{rm.o.Name: true}
+	for _, o := range rm.objects {
+		switch {
+		case o.Kind == "Service" && o.APIVersion == "v1":
+			names[o.Name] = true
+		case o.Kind == "HelmRelease" && strings.HasPrefix(o.APIVersion, "helm.toolkit.fluxcd.io/"):
+			release := o.Str("spec", "releaseName")
+			if release == "" {
+				release = o.Name
+			}
+			names[release] = true
+			if svc, ok := o.Get("spec", "values", "service").(map[string]any); ok {
+				for id, v := range svc {
+					if _, isMap := v.(map[string]any); isMap {
+						names[release+"-"+id] = true
+					}
+				}
+			}
+		}
+	}
+	for other, a := range rm.ns.Apps {
+		if other == rm.o.Name {
+			continue
+		}
+		delete(names, other)
+		for _, o := range rm.r.ObjectsIn(a.Dir) {
+			if o.Kind == "Service" || o.Kind == "HelmRelease" {
+				delete(names, o.Name)
+			}
+		}
+	}
+	var list []string
+	for n := range names {
+		list = append(list, n)
+	}
+	sort.Strings(list)
+	namespaces := []string{rm.o.Namespace}
+	for _, o := range rm.r.Objects() {
+		if isFluxKustomization(o) && o.File == rm.app.KS {
+			if t := o.Str("spec", "targetNamespace"); t != "" && t != rm.o.Namespace {
+				namespaces = append(namespaces, t)
+			}
+		}
+	}
+	var matchers []ServiceMatcher
+	for _, ns := range namespaces {
+		matchers = append(matchers, MatchServices(ns, list...))
+	}
+	return func(service string) bool {
+		for _, m := range matchers {
+			if m(service) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// removeTunnelRules takes the app's rules out of every cloudflared config
+// outside its folder.
+func (rm *appRemoval) removeTunnelRules(e *domainEdit) error {
+	match := rm.serviceMatcher()
+	var removed []string
+	err := e.editTunnelConfigs(func(text []byte, what string) ([]byte, error) {
+		out, hosts, err := RemoveTunnelRule(text, match, what)
+		if err != nil {
+			return nil, err
+		}
+		if len(hosts) > 0 {
+			removed = append(removed, fmt.Sprintf("the ingress %s for %s %s %s", plural(len(hosts), "rule", "rules"), strings.Join(hosts, ", "), plural(len(hosts), "leaves", "leave"), what))
+		}
+		return out, nil
+	})
+	if err != nil {
+		return fmt.Errorf("removing the app's tunnel rules: %w", err)
+	}
+	for _, r := range removed {
+		rm.note("%s", r)
+	}
+	return nil
+}
+
+// noteWhatGoes warns about what leaves the cluster with the folder and
+// cannot come back by adding the app again.
+func (rm *appRemoval) noteWhatGoes() {
+	pruned := true
+	for _, o := range rm.r.Objects() {
+		if isFluxKustomization(o) && o.File == rm.app.KS {
+			if p, ok := o.Get("spec", "prune").(bool); ok && !p {
+				pruned = false
+			}
+		}
+	}
+	var claims, records, chutes []string
+	for _, o := range rm.objects {
+		switch {
+		case o.Kind == "PersistentVolumeClaim":
+			claims = append(claims, o.Name)
+		case o.Kind == "HelmRelease":
+			claims = append(claims, helmClaims(o)...)
+			records = append(records, helmRouteHosts(o)...)
+		case o.Kind == "HTTPRoute":
+			for _, h := range o.List("spec", "hostnames") {
+				if s, ok := h.(string); ok {
+					records = append(records, s)
+				}
+			}
+		case o.Kind == "DNSEndpoint":
+			for _, ep := range o.List("spec", "endpoints") {
+				if m, ok := ep.(map[string]any); ok {
+					if n, _ := m["dnsName"].(string); n != "" {
+						records = append(records, n)
+					}
+				}
+			}
+		case o.Kind == "Chute":
+			c := o.Name
+			if h := o.Str("spec", "hostname"); h != "" {
+				c += " (" + h + ")"
+			}
+			chutes = append(chutes, c)
+		}
+	}
+	if !pruned {
+		rm.note("the app's Flux Kustomization has prune: false, so Flux leaves its objects running in the cluster; delete them by hand")
+		return
+	}
+	if len(claims) > 0 {
+		rm.note("WARNING: data loss. Once this is pushed, Flux prunes what the app applied, including the PersistentVolumeClaim(s) %s; wherever the volume's reclaim policy is Delete (the default for provisioned volumes) the data goes with them. Back it up first, or keep a claim by giving it the annotation kustomize.toolkit.fluxcd.io/prune: disabled and letting Flux apply that before you remove the app",
+			strings.Join(uniqueStrings(claims), ", "))
+	}
+	if len(records) > 0 {
+		sort.Strings(records)
+		rm.note("once Flux prunes the app's routes and DNSEndpoints, external-dns deletes the DNS records of %s", strings.Join(uniqueStrings(records), ", "))
+	}
+	if len(chutes) > 0 {
+		rm.note("the Chute %s goes with the folder: the chute operator deletes its tunnel and its Cloudflare Access application", strings.Join(chutes, ", "))
+	}
+}
+
+// helmRouteHosts returns the hostnames of app-template's route.<id>
+// values, with the release name filled in.
+func helmRouteHosts(o repo.Object) []string {
+	routes, ok := o.Get("spec", "values", "route").(map[string]any)
+	if !ok {
+		return nil
+	}
+	release := o.Str("spec", "releaseName")
+	if release == "" {
+		release = o.Name
+	}
+	ids := make([]string, 0, len(routes))
+	for id := range routes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var out []string
+	for _, id := range ids {
+		m, _ := routes[id].(map[string]any)
+		hosts, _ := m["hostnames"].([]any)
+		for _, h := range hosts {
+			if s, ok := h.(string); ok {
+				out = append(out, strings.ReplaceAll(s, "{{ .Release.Name }}", release))
+			}
+		}
+	}
+	return out
+}
+
+// helmClaims names the volumes a HelmRelease's chart makes claims for:
+// app-template's persistence.<id> of type persistentVolumeClaim without an
+// existingClaim, or a chart's persistence.enabled.
+func helmClaims(o repo.Object) []string {
+	p, ok := o.Get("spec", "values", "persistence").(map[string]any)
+	if !ok {
+		return nil
+	}
+	if on, ok := p["enabled"].(bool); ok {
+		if on {
+			return []string{fmt.Sprintf("of HelmRelease %s (persistence.enabled)", o.Name)}
+		}
+		return nil
+	}
+	var out []string
+	for id, v := range p {
+		m, ok := v.(map[string]any)
+		if !ok {
+			continue
+		}
+		if on, ok := m["enabled"].(bool); ok && !on {
+			continue
+		}
+		t, _ := m["type"].(string)
+		if _, existing := m["existingClaim"]; existing || (t != "" && t != "persistentVolumeClaim") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("of HelmRelease %s (persistence.%s)", o.Name, id))
+	}
+	sort.Strings(out)
+	return out
+}
