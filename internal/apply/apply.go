@@ -180,7 +180,27 @@ func (w *Writer) finish(j journal) error {
 		}
 		w.step()
 	}
+	w.removeEmptied(j.Deletes)
 	return os.Remove(filepath.Join(w.Root, LockName))
+}
+
+// removeEmptied removes the folders that deletions left empty, walking up
+// from each deleted file to the root (which stays): a removed app leaves
+// no empty app/ folder behind. A folder that still holds anything stays.
+func (w *Writer) removeEmptied(deleted []string) {
+	for _, p := range deleted {
+		dir := filepath.Dir(filepath.Join(w.Root, filepath.FromSlash(p)))
+		for {
+			rel, err := filepath.Rel(w.Root, dir)
+			if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				break
+			}
+			if os.Remove(dir) != nil {
+				break
+			}
+			dir = filepath.Dir(dir)
+		}
+	}
 }
 
 // rollback removes staged files and folders made for them.

@@ -65,6 +65,42 @@ func TestApplyWritesAll(t *testing.T) {
 	}
 }
 
+// TestApplyRemovesEmptiedFolders deletes a whole app: its folders go too,
+// up to the first one that still holds something; nothing else goes.
+func TestApplyRemovesEmptiedFolders(t *testing.T) {
+	dir := seed(t)
+	for p, c := range map[string]string{
+		"kubernetes/apps/default/gone/ks.yaml":                "ks\n",
+		"kubernetes/apps/default/gone/app/kustomization.yaml": "k\n",
+		"kubernetes/apps/default/kept/app/kustomization.yaml": "k\n",
+		"kubernetes/apps/default/kept/app/README.md":          "kept\n",
+		"kubernetes/apps/default/empty/.keep":                 "",
+	} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(dir, "kubernetes/apps/default/empty/.keep")); err != nil {
+		t.Fatal(err)
+	}
+	before := testutil.Snapshot(t, dir)
+	cs := &generator.Changeset{Title: "remove"}
+	for _, p := range []string{"kubernetes/apps/default/gone/ks.yaml", "kubernetes/apps/default/gone/app/kustomization.yaml", "kubernetes/apps/default/kept/app/kustomization.yaml"} {
+		cs.Files = append(cs.Files, generator.FileChange{Path: p, Delete: true})
+	}
+	if err := apply.NewWriter(dir).Apply(cs); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"kubernetes/apps/default/gone/app/kustomization.yaml", "kubernetes/apps/default/gone/ks.yaml", "kubernetes/apps/default/gone/app/", "kubernetes/apps/default/gone/", "kubernetes/apps/default/kept/app/kustomization.yaml"} {
+		delete(before, p)
+	}
+	testutil.SameSnapshot(t, before, testutil.Snapshot(t, dir))
+}
+
 func TestApplyRefusesEscapes(t *testing.T) {
 	dir := seed(t)
 	outside := t.TempDir()
