@@ -256,8 +256,12 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		}
 		return pushErr
 	}
-	for _, p := range cs.Paths() {
-		fmt.Fprintf(streams.Out, "wrote %s\n", filepath.ToSlash(p))
+	for _, f := range cs.Files {
+		verb := "wrote"
+		if f.Delete {
+			verb = "deleted"
+		}
+		fmt.Fprintf(streams.Out, "%s %s\n", verb, filepath.ToSlash(f.Path))
 	}
 	if res.Commit != "" {
 		fmt.Fprintf(streams.Out, "committed %s: %s\n", res.Commit[:12], cs.Title)
