@@ -67,6 +67,7 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
 	root.AddCommand(newPreflightCmd(streams, env))
+	root.AddCommand(newRemoveAppCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/repo"
+)
+
+type removeAppFlags struct {
+	writeFlags
+	Force bool
+}
+
+func newRemoveAppCmd(streams IO, env Env) *cobra.Command {
+	f := &removeAppFlags{}
+	cmd := &cobra.Command{
+		Use:   "remove-app <namespace>/<app>",
+		Short: "Remove an app: its folder, its line in the namespace kustomization, its tunnel rules",
+		Long: `remove-app undoes add-app, as one changeset:
+
+  the app's folder    every file under kubernetes/apps/<namespace>/<app>
+                      (ks.yaml and app/), and the folders they leave empty
+  its registration    the ./<app>/ks.yaml line of the namespace
+                      kustomization.yaml; nothing else in that file changes
+  its tunnel rules    every cloudflared ingress rule that sends traffic to a
+                      Service of the app (in a plain config.yaml or the config
+                      embedded in the tunnel's HelmRelease), with the comments
+                      just above it; the catch-all stays last
+
+The app is looked up in the repository, not guessed from its name. Its
+namespace stays, even when the app was the last one there: the namespace may
+hold more than gen knows of.
+
+gen refuses, writing nothing, while another Flux Kustomization's dependsOn
+names the app (it lists them: remove them first, or pass --force), and when
+the app does not exist (it lists the apps of the namespace).
+
+Once the change is pushed, Flux prunes the app's objects, and some of that
+cannot be brought back by adding the app again: PersistentVolumeClaims go, and
+with a Delete reclaim policy their data too; external-dns deletes the DNS
+records of the app's routes and DNSEndpoints; a Chute's tunnel and Access
+application go. The notes say which apply.`,
+		Example: `  # See what would go, and the notes on volumes and DNS records
+  gen remove-app default/wiki --dry-run
+
+  # Remove it and commit on a new branch
+  gen remove-app default/wiki --commit --branch remove-wiki
+
+  # Remove it although other Kustomizations depend on it
+  gen remove-app default/wiki --force`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := removeAppOptions(args[0], f.Force)
+			if err != nil {
+				return err
+			}
+			if err := f.check(); err != nil {
+				return err
+			}
+			r, err := f.load(env)
+			if err != nil {
+				return err
+			}
+			cs, err := generator.RemoveApp(r, opts)
+			if err != nil {
+				return err
+			}
+			noteUnreadFiles(r, opts, cs)
+			return runChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+		},
+	}
+	fl := cmd.Flags()
+	f.writeFlags.register(fl)
+	fl.BoolVar(&f.Force, "force", false, "remove the app although other Flux Kustomizations depend on it")
+	return cmd
+}
+
+// removeAppOptions parses <namespace>/<app>; a malformed argument is a
+// usage error (exit 2).
+func removeAppOptions(arg string, force bool) (generator.RemoveAppOptions, error) {
+	ns, name, ok := strings.Cut(arg, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return generator.RemoveAppOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+	}
+	o := generator.RemoveAppOptions{Namespace: ns, Name: name, Force: force}
+	if err := o.Validate(); err != nil {
+		return o, &UsageError{Err: err}
+	}
+	return o, nil
+}
+
+// noteUnreadFiles adds a note for every file in the app's folder on disk
+// that the repository model does not hold (gen reads YAML files and what
+// lies under kubernetes/, up to 4 MiB each): the changeset cannot delete
+// them, so the folder stays with them in it.
+func noteUnreadFiles(r *repo.Repo, o generator.RemoveAppOptions, cs *generator.Changeset) {
+	app, ok := r.App(o.Namespace, o.Name)
+	if !ok || r.Root == "" {
+		return
+	}
+	root := filepath.Join(r.Root, filepath.FromSlash(app.Dir))
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(r.Root, p)
+		if err != nil {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		if _, held := r.Files[rel]; !held {
+			cs.Note("%s stays: gen does not read it, so it is not part of the change; delete it by hand", rel)
+		}
+		return nil
+	})
+}
