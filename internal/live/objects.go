@@ -21,6 +21,9 @@ const ScratchLabel = "scratch.app"
 var (
 	HTTPRouteKind   = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
 	DNSEndpointKind = schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
+	// ChuteKind is the chute operator's Chute (generator.ChuteGroup): a
+	// scratch app behind Cloudflare Access has one instead of a route.
+	ChuteKind = schema.GroupKind{Group: "chutes.troubleshat.com", Kind: "Chute"}
 )
 
 // generated are the kinds whose objects a controller or the API server
@@ -205,7 +208,8 @@ func (c *Client) listKind(ctx context.Context, gk schema.GroupKind, ns, selector
 }
 
 // ScratchObjects lists what `kubectl delete -n NS all,httproute,dnsendpoint
-// -l scratch.app=APP` deletes: objects of the kinds in kubectl's "all"
+// -l scratch.app=APP` deletes, and the app's Chutes (an exposure, like its
+// routes): objects of the kinds in kubectl's "all"
 // category plus HTTPRoutes and DNSEndpoints, leaving out those a controller
 // owns (garbage collection removes them with their owner). Kept lists the
 // app's other labelled objects (ConfigMaps, Secrets, PVCs...), which that
@@ -216,7 +220,7 @@ func (c *Client) ScratchObjects(ctx context.Context, ns, app string) (del, kept 
 		return nil, nil, err
 	}
 	kinds, _, _ := c.Kinds(ctx)
-	inAll := map[schema.GroupKind]bool{HTTPRouteKind: true, DNSEndpointKind: true}
+	inAll := map[schema.GroupKind]bool{HTTPRouteKind: true, DNSEndpointKind: true, ChuteKind: true}
 	for _, k := range kinds {
 		if contains(k.Categories, "all") {
 			inAll[k.GVK().GroupKind()] = true

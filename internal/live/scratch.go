@@ -39,6 +39,7 @@ var scratchKinds = []schema.GroupKind{
 	{Kind: "Service"},
 	HTTPRouteKind,
 	DNSEndpointKind,
+	ChuteKind,
 }
 
 // ScratchApps lists the scratch apps in ns ("" for every namespace).
@@ -116,11 +117,15 @@ func Images(o *unstructured.Unstructured) []string {
 	return out
 }
 
-// Hostnames returns an HTTPRoute's hostnames or a DNSEndpoint's record
-// names.
+// Hostnames returns an HTTPRoute's hostnames, a DNSEndpoint's record
+// names or a Chute's hostname.
 func Hostnames(o *unstructured.Unstructured) []string {
 	var out []string
 	switch o.GroupVersionKind().GroupKind() {
+	case ChuteKind:
+		if h, _, _ := unstructured.NestedString(o.Object, "spec", "hostname"); h != "" {
+			out = append(out, h)
+		}
 	case HTTPRouteKind:
 		hs, _, _ := unstructured.NestedStringSlice(o.Object, "spec", "hostnames")
 		out = append(out, hs...)
