@@ -19,6 +19,10 @@ func cloudflareZones() []cftest.Zone {
 			{ID: "c2", Type: "CNAME", Name: "echo.example.com", Content: "external.example.com", Proxied: true},
 			{ID: "c3", Type: "TXT", Name: "k8s.cname-echo.example.com", Content: `"heritage=external-dns,external-dns/owner=home,external-dns/resource=httproute/default/echo"`},
 			{ID: "c4", Type: "A", Name: "stale.example.com", Content: "203.0.113.7"},
+			// A live scratch app's record: external-dns published it for
+			// the scratch HTTPRoute, and owns it.
+			{ID: "c5", Type: "CNAME", Name: "live.example.com", Content: "external.example.com", Proxied: true},
+			{ID: "c6", Type: "TXT", Name: "k8s.cname-live.example.com", Content: `"heritage=external-dns,external-dns/owner=home,external-dns/resource=httproute/scratch/live"`},
 		}},
 		{ID: "zone-org", Name: "example.org", Records: []cftest.Record{
 			{ID: "o1", Type: "CNAME", Name: "old.example.org", Content: "7b56e8fd-0abc-4e14-9447-5d848c2394b7.cfargotunnel.com", Proxied: true},

@@ -37,6 +37,12 @@ type promoteFlags struct {
 	Mode     promoteMode
 	To       string
 	Name     string
+	Expose   exposeFlag
+	Strict   bool
+	// AllowEmails, AllowDomains and ChuteConfig are --expose access's.
+	AllowEmails  []string
+	AllowDomains []string
+	ChuteConfig  string
 }
 
 func newPromoteCmd(streams IO, env Env) *cobra.Command {
@@ -62,13 +68,43 @@ DNSEndpoint is kept only for secondary domains; Secrets are written
 encrypted by .sops.yaml and never printed. The change goes through the same
 validation, --dry-run diff, all-or-nothing write and --commit as add-app.
 Afterwards gen prints the command that deletes the scratch objects, which
-must run before Flux applies the new app.`,
+must run before Flux applies the new app.
+
+--expose chooses how the hostnames of the scratch HTTPRoutes reach the
+promoted app, as add-app's flag does:
+  gateway  (default) the routes carry over
+  tunnel   a cloudflared ingress rule per hostname, straight to the Service
+           the route names (under its new name) on the route's port, and
+           the tunnel's DNSEndpoint; the route and the scratch DNS records
+           are not written
+  access   a Chute for the route's single hostname, with --allow-email,
+           --allow-domain and --chute-config as in add-app
+A route with several backends, a backend that is not a Service of the app,
+filters, or rules that serve only some paths cannot become a tunnel rule or
+a Chute: use --expose gateway. A scratch app that already has a Chute (see
+'gen scratch new --expose access') keeps it: the Chute is written as
+chute.yaml, its hostname a variable, its Service renamed with the app, and
+ks.yaml waits for the Kustomization that declares its ChuteConfig.
+
+With CLOUDFLARE_API_TOKEN set, the hostnames whose records external-dns
+will publish are checked with Cloudflare first (see 'gen preflight'): a
+record external-dns does not own is a warning, or with --strict an error
+and nothing is written. The records of a live scratch app are owned by
+external-dns, so they pass. A Chute's name is published by its operator
+and is not checked.`,
 		Example: `  # from the cluster, as an app-template HelmRelease in namespace default
   gen promote hello --dry-run
 
   # from what kubectl printed, as plain manifests, renamed, into namespace tools
   kubectl get -n scratch deploy,svc,httproute,dnsendpoint -l scratch.app=paste -o yaml > paste.yaml
-  gen promote paste -f paste.yaml --mode raw --to tools --name pastebin --commit`,
+  gen promote paste -f paste.yaml --mode raw --to tools --name pastebin --commit
+
+  # straight from the Cloudflare tunnel to the Service, no gateway; refuse
+  # to write if Cloudflare holds a record external-dns would not replace
+  CLOUDFLARE_API_TOKEN=... gen promote wiki --expose tunnel --strict
+
+  # behind Cloudflare Access, through the chute operator
+  gen promote notes --expose access --allow-email me@example.org --allow-domain family.example.org`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(args[0])
@@ -93,6 +129,9 @@ must run before Flux applies the new app.`,
 			}
 			pr, err := generator.Promote(r, opts)
 			if err != nil {
+				return err
+			}
+			if err := preflightHosts(cmd.Context(), streams, env, r, pr.Hosts, f.Strict); err != nil {
 				return err
 			}
 			cs := pr.Changeset
@@ -120,6 +159,12 @@ must run before Flux applies the new app.`,
 	fl.Var(&f.Mode, "mode", "helm (app-template HelmRelease) or raw (plain manifests)")
 	fl.StringVar(&f.To, "to", "default", "namespace of the Flux app in the repository")
 	fl.StringVar(&f.Name, "name", "", "name of the Flux app (default: the scratch app's)")
+	fl.Var(&f.Expose, "expose", "how the routes' hostnames reach the app: gateway (the HTTPRoutes carry over), tunnel (cloudflared ingress rules to the Services) or access (a Chute: tunnel + Cloudflare Access)")
+	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "tunnel", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	fl.StringArrayVar(&f.AllowEmails, "allow-email", nil, "with --expose access: an email address the Access login admits (repeatable)")
+	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
+	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
+	fl.BoolVar(&f.Strict, "strict", false, "fail, writing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"helm", "raw"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -136,7 +181,8 @@ func (f *promoteFlags) options(arg string) (generator.PromoteOptions, error) {
 	}
 	opts := generator.PromoteOptions{
 		SourceNamespace: ns, App: app, Selector: f.Selector, Mode: generator.PromoteMode(f.Mode),
-		Namespace: f.To, Name: f.Name, FromFile: f.File,
+		Namespace: f.To, Name: f.Name, FromFile: f.File, Expose: generator.Expose(f.Expose),
+		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	if f.File != "" && (f.Kubeconfig != "" || f.Context != "") {
 		return opts, usageErrorf("-f reads a manifest, --kubeconfig and --context a cluster: pick one")

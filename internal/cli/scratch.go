@@ -57,12 +57,17 @@ they are listed, removed, and promoted into the repository with
 
 type scratchNewFlags struct {
 	repoFlags
-	Image     string
-	Port      int
-	Hosts     []string
-	Gateway   string
-	Namespace string
-	Out       string
+	Image        string
+	Port         int
+	Hosts        []string
+	Gateway      string
+	Namespace    string
+	Out          string
+	Expose       exposeFlag
+	AllowEmails  []string
+	AllowDomains []string
+	ChuteConfig  string
+	Strict       bool
 }
 
 func newScratchNewCmd(streams IO, env Env) *cobra.Command {
@@ -76,12 +81,36 @@ to envoy-external (network, https) for each --host and, for hostnames on a
 domain the gateway does not publish, a DNSEndpoint to external.<domain>.
 Hostnames are literal: kubectl applies the file, nothing substitutes
 variables. Inside a repository its domains and gateways are used, so
---host hello means hello on the primary domain.`,
+--host hello means hello on the primary domain.
+
+--expose access puts the experiment behind Cloudflare Access instead: a
+Chute (the chute operator's resource, labelled like the rest) for the one
+--host replaces the HTTPRoute and the DNSEndpoint, admitting --allow-email
+addresses and --allow-domain domains, with the repository's ChuteConfig or
+--chute-config. 'gen promote' carries the Chute over. --expose tunnel is
+refused: tunnel rules live in the repository's cloudflared config, which
+only Flux applies; promote the app with 'gen promote <app> --expose tunnel'.
+
+With CLOUDFLARE_API_TOKEN set, the hostnames the route publishes are
+checked with Cloudflare first (see 'gen preflight'): a record external-dns
+does not own is a warning, or with --strict an error, and nothing is
+printed or written.`,
 		Example: `  gen scratch new hello --image ghcr.io/traefik/whoami:v1.11.0 --host hello | kubectl apply --server-side -f -
-  gen scratch new paste --image ghcr.io/example/paste:2.1 --port 8080 --host paste.example.org -o paste.yaml`,
+  gen scratch new paste --image ghcr.io/example/paste:2.1 --port 8080 --host paste.example.org -o paste.yaml
+
+  # behind Cloudflare Access: only these people get through
+  gen scratch new notes --image ghcr.io/example/notes:1.4 --port 8080 --host notes \
+    --expose access --allow-email me@example.org --allow-domain family.example.org
+
+  # refuse a hostname whose DNS record external-dns would not replace
+  CLOUDFLARE_API_TOKEN=... gen scratch new hello --image ghcr.io/traefik/whoami:v1.11.0 --host hello --strict`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := generator.ScratchOptions{Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, Gateway: f.Gateway, Namespace: f.Namespace}
+			opts := generator.ScratchOptions{
+				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, Gateway: f.Gateway, Namespace: f.Namespace,
+				Expose: generator.Expose(f.Expose),
+				Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+			}
 			if err := opts.Validate(); err != nil {
 				return &UsageError{Err: err}
 			}
@@ -91,6 +120,9 @@ variables. Inside a repository its domains and gateways are used, so
 			}
 			m, err := generator.Scratch(r, opts)
 			if err != nil {
+				return err
+			}
+			if err := preflightHosts(cmd.Context(), streams, env, r, m.Published, f.Strict); err != nil {
 				return err
 			}
 			for _, n := range m.Notes {
@@ -115,6 +147,12 @@ variables. Inside a repository its domains and gateways are used, so
 	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
 	fl.StringVarP(&f.Namespace, "namespace", "n", generator.DefaultScratchNamespace, "namespace of scratch apps")
 	fl.StringVarP(&f.Out, "out", "o", "", "write the manifest to this file instead of stdout")
+	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute) or access (a Chute: tunnel + Cloudflare Access); tunnel is for 'gen promote'")
+	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	fl.StringArrayVar(&f.AllowEmails, "allow-email", nil, "with --expose access: an email address the Access login admits (repeatable)")
+	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
+	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
+	fl.BoolVar(&f.Strict, "strict", false, "fail, printing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
 	return cmd
 }
 
@@ -281,9 +319,10 @@ func newScratchRmCmd(streams IO, env Env) *cobra.Command {
 		Short: "Delete a scratch app's objects, after showing them",
 		Long: `rm deletes what 'kubectl delete -n scratch all,httproute,dnsendpoint -l
 scratch.app=<app>' deletes: the app's workloads, Services, HTTPRoutes and
-DNSEndpoints (their Pods and ReplicaSets go with them). It lists them
-first and asks; --yes skips the question, for scripts. ConfigMaps,
-Secrets and PersistentVolumeClaims with the label are listed and kept.`,
+DNSEndpoints (their Pods and ReplicaSets go with them), and its Chutes
+('scratch new --expose access'). It lists them first and asks; --yes skips
+the question, for scripts. ConfigMaps, Secrets and PersistentVolumeClaims
+with the label are listed and kept.`,
 		Example: `  gen scratch rm hello
   gen scratch rm hello --yes`,
 		Args: cobra.ExactArgs(1),
