@@ -388,6 +388,14 @@ func (p *postProcess) longestVar() int {
 // substituteFlux runs the controller's function itself; a test compares
 // the two on every object of the test repositories.
 func (p *postProcess) substitute(res *resource.Resource, m map[string]any, encrypted bool) (map[string]any, error) {
+	for name := range p.vars {
+		if !varName.MatchString(name) {
+			return nil, fmt.Errorf("envsubst error: '%s' var name is invalid, must match '%s'", name, varName)
+		}
+	}
+	if !encrypted && !hasLargeInt(m) && p.substituteStrings(m) {
+		return m, nil
+	}
 	var text []byte
 	var err error
 	if encrypted {
@@ -412,12 +420,7 @@ func (p *postProcess) substitute(res *resource.Resource, m map[string]any, encry
 	if err != nil {
 		return nil, err
 	}
-	for name := range p.vars {
-		if !varName.MatchString(name) {
-			return nil, fmt.Errorf("envsubst error: '%s' var name is invalid, must match '%s'", name, varName)
-		}
-	}
-	out, err := envsubst.Eval(string(text), func(s string) (string, bool) { return p.vars[s], true })
+	out, err := envsubst.Eval(string(text), p.lookup)
 	if err != nil {
 		return nil, fmt.Errorf("envsubst error: variable substitution failed: %w", err)
 	}

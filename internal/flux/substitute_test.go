@@ -2,7 +2,11 @@ package flux
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+
+	"sigs.k8s.io/kustomize/api/provider"
 )
 
 // tricky holds values whose types and spelling the controller's YAML and
@@ -37,6 +41,33 @@ other:
   on: true
   "y": n
 `
+
+// hostile holds variable references whose values can turn the
+// controller's YAML text into something else: a number, a boolean, a
+// mapping, a comment, a folded line, a broken document. Each line is the
+// data of a ConfigMap of its own, so each takes its own way.
+var hostile = []string{
+	"whole: ${PLAIN}",
+	"typed: ${NUM}",
+	"boolish: ${BOOL}",
+	"colon: ${COLON}",
+	"hash: x${HASH}",
+	"dash: ${DASH}",
+	"empty: ${EMPTY}",
+	"newline: ${NL}",
+	"folded: ${LONG} and some words after the variable to pass the width of a line",
+	"short-spaced: a ${PLAIN} b",
+	"default: ${UNSET:=42}",
+	"quoted: \"'${PLAIN}'\"",
+	"list: [\"a.${SECRET_DOMAIN}\", \"${NUM}\"]",
+	"${KEY}: key",
+	"url: https://${PLAIN}.${SECRET_DOMAIN}/x?y=${NUM}",
+	"escaped: $${PLAIN}",
+	"block: \"${PAD}\\nsecond line ${PLAIN}\\n\"",
+	"block2: \"first ${NUM}\\n${PAD}x\\n\"",
+	"script: \"echo $labels.node $(hostname) ${PLAIN}\\n\"",
+	"tabbed: x${TAB}y",
+}
 
 // TestSubstituteMatchesFlux runs gen's substitution and the controller's
 // own function on every object of the test repositories (and on one with
@@ -90,9 +121,143 @@ func TestSubstituteMatchesFlux(t *testing.T) {
 					}
 				}
 			}
+			if name == "small" {
+				rf := provider.NewDefaultDepProvider().GetResourceFactory()
+				short := 0
+				for i, line := range hostile {
+					res, err := rf.FromBytes([]byte(fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: h%d\ndata:\n  %s\n", i, line)))
+					if err != nil {
+						t.Fatalf("%s: %v", line, err)
+					}
+					for _, vars := range hostileVars {
+						p := postProcess{ks: all[0], vars: vars, substituteWith: substituteObject(vars)}
+						m, err := resourceObject(res)
+						if err != nil {
+							t.Fatal(err)
+						}
+						dropMapAnnotation(m, originAnnotation)
+						probe, _ := resourceObject(res)
+						if p.substituteStrings(probe) {
+							short++
+						}
+						got, gerr := p.substitute(res, m, false)
+						want, werr := p.substituteFlux(res)
+						if (gerr == nil) != (werr == nil) {
+							t.Fatalf("%s with %v: error %v, the controller's %v", line, vars, gerr, werr)
+						}
+						a, _ := json.Marshal(got)
+						c, _ := json.Marshal(want)
+						if gerr == nil && string(a) != string(c) {
+							t.Errorf("%s with %v:\n got %s\nwant %s", line, vars, a, c)
+						}
+						compared++
+					}
+				}
+				// Both ways must have been tried for the comparison to
+				// mean something.
+				if short < 10 || short > len(hostile)*len(hostileVars)-10 {
+					t.Errorf("the short way was taken %d times of %d", short, len(hostile)*len(hostileVars))
+				}
+			}
 			if compared < 10 {
 				t.Errorf("only %d objects compared", compared)
 			}
 		})
 	}
+}
+
+// hostileVars are the values hostile is substituted with: some that change
+// what the text means, some that do not.
+var hostileVars = []map[string]string{
+	{"PLAIN": "true", "NUM": "123", "BOOL": "yes", "COLON": "a: b", "HASH": " #c", "DASH": "- d",
+		"EMPTY": "", "NL": "a\rb", "LONG": strings.Repeat("word ", 20), "KEY": "k", "SECRET_DOMAIN": "example.org", "PAD": "  p", "TAB": "\t"},
+	{"PLAIN": "true", "NUM": "123", "BOOL": "yes", "COLON": "c", "HASH": "h", "DASH": "d",
+		"EMPTY": "e", "NL": "n", "LONG": "l", "KEY": "k", "SECRET_DOMAIN": "example.org", "PAD": "  p", "TAB": "\t"},
+	{"PLAIN": "a.b", "NUM": "v1", "BOOL": "on-prem", "COLON": "c", "HASH": "h", "DASH": "d",
+		"EMPTY": "e", "NL": "n", "LONG": "l", "KEY": "k", "SECRET_DOMAIN": "example.org", "PAD": "  p", "TAB": "\t"},
+}
+
+// TestSubstituteScalarRefuses lists strings the short way must leave to
+// the controller's text round trip, and a few it takes.
+func TestSubstituteScalarRefuses(t *testing.T) {
+	p := postProcess{vars: map[string]string{"A": "a.example.org", "T": "true", "N": "8080", "C": "x: y", "B": "b", "R": "a\rb", "L": "a\u2028b", "S": "two words"}}
+	for s, want := range map[string]string{
+		"${A}":                "a.example.org",
+		"https://${A}/path":   "https://a.example.org/path",
+		"$${A}":               "${A}",
+		"'${A}'":              "'a.example.org'",
+		"{{.Name}}.${A}":      "{{.Name}}.a.example.org",
+		"line\n${A} and ${S}": "line\na.example.org and two words",
+		"${S}\nline":          "two words\nline",
+		"${S} here":           "", // one line with a space: may be folded
+		"${T}":                "", // reads back as a boolean
+		"${N}":                "", // reads back as a number
+		"${C}":                "", // reads back as a mapping
+		"${A":                 "", // envsubst would read on past the string
+		"${A}.${B":            "",
+		"- ${A}":              "",
+		"${A} #comment":       "",
+		"${T}\nline":          "true\nline",
+		"${C}\n":              "x: y\n",
+		"x${R}":               "", // a line break
+		"x\n${L}":             "",
+	} {
+		got, ok := p.substituteScalar(s)
+		if want == "" {
+			if ok {
+				t.Errorf("%q: took the short way (%q); it must not", s, got)
+			}
+			continue
+		}
+		if !ok || got != want {
+			t.Errorf("%q: got %q, %v; want %q", s, got, ok, want)
+		}
+	}
+}
+
+// FuzzSubstituteShortWay checks the short way against the controller's
+// function on one string and one variable value; `go test` runs the seeds,
+// `go test -fuzz FuzzSubstituteShortWay ./internal/flux` searches further.
+func FuzzSubstituteShortWay(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"${V}", "example.org"}, {"a.${V}", "true"}, {"${V}\nline", "  x"}, {"x\n  ${V}", "y\rz"},
+		{"'${V}'", "it's"}, {"${V}", "- a"}, {"{{ $labels.pod }} ${V}", "p"}, {"${V:=d}", ""},
+		{"\"${V}\"", "a\"b"}, {"${V}", "*ref"}, {"${V}", "\u2028"}, {"x${V}", "#c"}, {"${V}\n", "1e3"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	f.Fuzz(func(t *testing.T, s, v string) {
+		if !strings.Contains(s, "$") || strings.Contains(v, "\n") {
+			return // the controller removes line breaks from values
+		}
+		body, err := json.Marshal(map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "f"}, "data": map[string]any{"k": s},
+		})
+		if err != nil {
+			return
+		}
+		res, err := rf.FromBytes(body)
+		if err != nil {
+			return
+		}
+		vars := map[string]string{"V": v}
+		p := postProcess{ks: &Kustomization{}, vars: vars, substituteWith: substituteObject(vars)}
+		m, err := resourceObject(res)
+		if err != nil {
+			return
+		}
+		if !p.substituteStrings(m) {
+			return
+		}
+		want, err := p.substituteFlux(res)
+		if err != nil {
+			t.Fatalf("%q with V=%q: the short way gave %v, the controller fails: %v", s, v, m["data"], err)
+		}
+		a, _ := json.Marshal(m)
+		c, _ := json.Marshal(want)
+		if string(a) != string(c) {
+			t.Fatalf("%q with V=%q:\n got %s\nwant %s", s, v, a, c)
+		}
+	})
 }
