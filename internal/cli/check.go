@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/internal/check"
+	"github.com/gen-gitops/gen/internal/flux"
 )
 
 // checkFormat is check's --output flag.
@@ -169,6 +170,7 @@ func tuneGC(env Env) {
 
 func runCheck(streams IO, env Env, root string, opts check.Options, format check.Format, color bool, markdown string) error {
 	tuneGC(env)
+	flux.PreloadSchema()
 	snap, err := check.ReadDir(root, check.DefaultLimits())
 	if err != nil {
 		return err

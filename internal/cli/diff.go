@@ -10,6 +10,7 @@ import (
 
 	"github.com/gen-gitops/gen/internal/check"
 	"github.com/gen-gitops/gen/internal/diff"
+	"github.com/gen-gitops/gen/internal/flux"
 )
 
 // diffFormat is diff's --output flag.
@@ -84,6 +85,7 @@ points at the full diff (--full FILE writes it).`,
 				return err
 			}
 			tuneGC(env)
+			flux.PreloadSchema()
 			return runDiff(streams, f, root, diff.Options{Roots: f.Roots, Domains: domains})
 		},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/internal/apply"
+	"github.com/gen-gitops/gen/internal/flux"
 	"github.com/gen-gitops/gen/internal/gitops"
 	"github.com/gen-gitops/gen/internal/repo"
 )
@@ -58,6 +59,9 @@ func (f *repoFlags) domains() (map[string]string, error) {
 
 // load reads the repository with everything the user told gen about it.
 func (f *repoFlags) load(env Env) (*repo.Repo, error) {
+	// Every command that loads a repository validates a change with a
+	// build; the schema that needs loads while the repository is read.
+	flux.PreloadSchema()
 	root, err := f.root()
 	if err != nil {
 		return nil, err

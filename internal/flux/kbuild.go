@@ -35,17 +35,13 @@ var schemaReady sync.Once
 // after itself; every other build only reads the built-in schema and runs
 // alongside the others.
 func kustomizeBuild(fs filesys.FileSystem, dir string, changesSchema bool) (res resmap.ResMap, err error) {
-	schemaReady.Do(func() {
-		buildMu.Lock()
-		defer buildMu.Unlock()
-		openapi.ResetOpenAPI()
-		_ = openapi.Schema()
-		openapi.IsNamespaceScoped(yaml.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"})
-	})
+	schemaReady.Do(loadSchema)
 	if changesSchema {
 		buildMu.Lock()
 		defer buildMu.Unlock()
-		defer openapi.ResetOpenAPI()
+		// Back to the built-in schema, loaded again before the lock goes:
+		// the builds after this one only read it.
+		defer builtinSchema()
 	} else {
 		buildMu.RLock()
 		defer buildMu.RUnlock()
@@ -60,4 +56,25 @@ func kustomizeBuild(fs filesys.FileSystem, dir string, changesSchema bool) (res 
 		PluginConfig:     kustypes.DisabledPluginConfig(),
 	})
 	return k.Run(fs, dir)
+}
+
+// PreloadSchema starts loading kustomize's built-in OpenAPI schema (tens of
+// milliseconds of parsing, once per process) in the background, so that it
+// overlaps with reading the repository; the first build waits for it.
+func PreloadSchema() {
+	go schemaReady.Do(loadSchema)
+}
+
+func loadSchema() {
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	builtinSchema()
+}
+
+// builtinSchema resets kustomize's schema to the built-in one and loads it
+// (and the namespace-scope table) now, while the caller holds buildMu.
+func builtinSchema() {
+	openapi.ResetOpenAPI()
+	_ = openapi.Schema()
+	openapi.IsNamespaceScoped(yaml.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"})
 }
