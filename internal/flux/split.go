@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -8,7 +9,6 @@ import (
 
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/yaml"
 )
 
 // A folder without a kustomization file gets one from the controller that
@@ -115,7 +115,7 @@ func buildParts(snap *snapshot, gen *generatedKustomization, kus kustypes.Kustom
 
 // buildPart runs kustomize on one entry.
 func buildPart(snap *snapshot, file string, kus kustypes.Kustomization, dir string, in *inputs) ([]*resource.Resource, error) {
-	manifest, err := yaml.Marshal(kus)
+	manifest, err := json.Marshal(kus)
 	if err != nil {
 		return nil, err
 	}

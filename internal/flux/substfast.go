@@ -98,16 +98,8 @@ func (p *postProcess) substituteScalar(s string) (string, bool) {
 		// One line, but a space in it may become a line break.
 		return "", false
 	}
-	for i := bytes.Index(text, []byte("${")); i >= 0; {
-		end := bytes.IndexByte(text[i:], '}')
-		if end < 0 {
-			return "", false
-		}
-		next := bytes.Index(text[i+end:], []byte("${"))
-		if next < 0 {
-			break
-		}
-		i += end + next
+	if unclosedRef(text) {
+		return "", false
 	}
 	out, err := envsubst.Eval(string(text), p.lookup)
 	if err != nil || !sameLines(string(text), out) {
@@ -168,4 +160,21 @@ func sameLines(before, after string) bool {
 		}
 	}
 	return true
+}
+
+// unclosedRef reports whether a "${" in text has no "}" after it: envsubst
+// would read on past the end of text for it.
+func unclosedRef(text []byte) bool {
+	for i := bytes.Index(text, []byte("${")); i >= 0; {
+		end := bytes.IndexByte(text[i:], '}')
+		if end < 0 {
+			return true
+		}
+		next := bytes.Index(text[i+end:], []byte("${"))
+		if next < 0 {
+			return false
+		}
+		i += end + next
+	}
+	return false
 }

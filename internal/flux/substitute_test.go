@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resource"
+	"sigs.k8s.io/yaml"
 )
 
 // tricky holds values whose types and spelling the controller's YAML and
@@ -260,4 +262,79 @@ func FuzzSubstituteShortWay(f *testing.F) {
 			t.Fatalf("%q with V=%q:\n got %s\nwant %s", s, v, a, c)
 		}
 	})
+}
+
+// TestUndefinedVarsPerString compares the variables found string by string
+// with those read off the controller's whole text, on every object of
+// anton and on the hostile strings.
+func TestUndefinedVarsPerString(t *testing.T) {
+	var objs []map[string]any
+	files := antonFiles(t)
+	all, err := Discover(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := newSnapshot(files)
+	for _, ks := range all {
+		if ks.External {
+			continue
+		}
+		b, err := build(snap, ks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range b.resources {
+			m, err := resourceObject(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, m)
+		}
+	}
+	for _, line := range append(hostile, "a: ${A", "b: x ${B:-a b c d e f g h i j k l m n o p q r s t u v w x y z} ${C}", "c: \"\\\\${D}\"") {
+		var m map[string]any
+		if err := yaml.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		objs = append(objs, m)
+	}
+	withRefs := 0
+	for _, m := range objs {
+		for _, vars := range []map[string]string{{}, {"SECRET_DOMAIN": "x", "PLAIN": "y"}} {
+			got, gerr := undefinedVars(m, vars)
+			want, werr := undefinedVarsInText(m, vars)
+			if (gerr == nil) != (werr == nil) || strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("%v: got %v, %v; whole text %v, %v", m, got, gerr, want, werr)
+			}
+			if len(want) > 0 {
+				withRefs++
+			}
+		}
+	}
+	if withRefs < 20 {
+		t.Errorf("only %d objects with undefined variables compared", withRefs)
+	}
+}
+
+// TestPlainOriginPath compares the line reader of origin annotations with
+// YAML's reading of the same text, on what kustomize writes for the
+// origin of files of several names.
+func TestPlainOriginPath(t *testing.T) {
+	for _, name := range []string{"app/helmrelease.yaml", "./a b.yaml", "on", "123", "x: y.yaml", "'q'.yaml", "#c.yaml", "dir/[x].yaml", "ünï.yaml", "a\\b.yaml"} {
+		o := resource.Origin{Path: name}
+		raw, err := o.String()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := plainOriginPath(raw)
+		if ok && got != name {
+			t.Errorf("%q written as %q: read %q", name, raw, got)
+		}
+		if name == "app/helmrelease.yaml" && !ok {
+			t.Errorf("%q written as %q: not read without a parser", name, raw)
+		}
+	}
+	if _, ok := plainOriginPath("path: a.yaml\nrepo: https://example.org\n"); ok {
+		t.Error("an origin with a repository was read as a plain path")
+	}
 }
