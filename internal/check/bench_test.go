@@ -5,10 +5,12 @@ import (
 	"errors"
 	"io"
 	"path"
+	"path/filepath"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gen-gitops/gen/internal/synth"
 	"github.com/gen-gitops/gen/internal/testutil"
 )
 
@@ -50,6 +52,28 @@ func BenchmarkFloorAnton(b *testing.B) {
 					break
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkCheckSynthetic500 checks a synthetic repository of 500 apps
+// (internal/synth), as gen check does (process start aside).
+func BenchmarkCheckSynthetic500(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "repo")
+	if err := synth.Generate(filepath.Join(testutil.ModuleRoot(b), "examples", "home-ops"), dir, synth.Options{Apps: 500}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		snap, err := ReadDir(dir, DefaultLimits())
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := Run(snap, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Failed() {
+			b.Fatalf("%d errors", rep.Summary.Errors)
 		}
 	}
 }
