@@ -99,7 +99,6 @@ type stringScan struct {
 // scanStrings looks for "$" in every key and string value of v.
 func scanStrings(v any) stringScan {
 	var s stringScan
-	var walk func(v any)
 	look := func(str string) {
 		s.bytes += len(str)
 		if i := strings.IndexByte(str, '$'); i >= 0 {
@@ -110,23 +109,34 @@ func scanStrings(v any) stringScan {
 			}
 		}
 	}
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			look(v)
-		case map[string]any:
-			for k, e := range v {
-				look(k)
-				walk(e)
+	eachString(v, func(str string, _ bool) bool {
+		look(str)
+		return true
+	})
+	return s
+}
+
+// eachString calls fn on every string of a decoded object, keys included
+// (key is set for those), until fn returns false; it reports whether fn
+// saw them all.
+func eachString(v any, fn func(s string, key bool) bool) bool {
+	switch v := v.(type) {
+	case string:
+		return fn(v, false)
+	case map[string]any:
+		for k, e := range v {
+			if !fn(k, true) || !eachString(e, fn) {
+				return false
 			}
-		case []any:
-			for _, e := range v {
-				walk(e)
+		}
+	case []any:
+		for _, e := range v {
+			if !eachString(e, fn) {
+				return false
 			}
 		}
 	}
-	walk(v)
-	return s
+	return true
 }
 
 // maxExactInt is the largest integer a float64 holds exactly.

@@ -665,41 +665,22 @@ func undefinedVars(m map[string]any, vars map[string]string) ([]string, error) {
 	// variables, unless a "${" in it is closed only further on.
 	missing := map[string]bool{}
 	seen := map[string]bool{}
-	whole := false
-	var each func(v any)
-	look := func(s string) {
-		if whole || seen[s] || !strings.Contains(s, "${") {
-			return
+	whole := !eachString(m, func(s string, _ bool) bool {
+		if seen[s] || !strings.Contains(s, "${") {
+			return true
 		}
 		seen[s] = true
 		text, err := yaml.Marshal(s)
 		if err != nil || unclosedRef(text) {
-			whole = true
-			return
+			return false
 		}
 		tree, err := parse.Parse(string(text))
 		if err != nil {
-			whole = true
-			return
+			return false
 		}
 		collectUndefined(tree.Root, vars, missing)
-	}
-	each = func(v any) {
-		switch v := v.(type) {
-		case string:
-			look(v)
-		case map[string]any:
-			for k, e := range v {
-				look(k)
-				each(e)
-			}
-		case []any:
-			for _, e := range v {
-				each(e)
-			}
-		}
-	}
-	each(m)
+		return true
+	})
 	if !whole {
 		return sortedKeys(missing), nil
 	}

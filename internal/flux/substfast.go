@@ -25,41 +25,20 @@ import (
 // the controller's own path.
 func (p *postProcess) substituteStrings(m map[string]any) bool {
 	memo := map[string]string{}
-	ok := true
-	var plan func(v any)
-	plan = func(v any) {
-		if !ok {
-			return
+	ok := eachString(m, func(s string, key bool) bool {
+		if strings.IndexByte(s, '$') < 0 {
+			return true
 		}
-		switch v := v.(type) {
-		case string:
-			if strings.IndexByte(v, '$') < 0 {
-				return
-			}
-			if _, seen := memo[v]; seen {
-				return
-			}
-			out, good := p.substituteScalar(v)
-			if !good {
-				ok = false
-				return
-			}
-			memo[v] = out
-		case map[string]any:
-			for k, e := range v {
-				if strings.IndexByte(k, '$') >= 0 {
-					ok = false
-					return
-				}
-				plan(e)
-			}
-		case []any:
-			for _, e := range v {
-				plan(e)
-			}
+		if key {
+			return false
 		}
-	}
-	plan(m)
+		if _, seen := memo[s]; seen {
+			return true
+		}
+		out, good := p.substituteScalar(s)
+		memo[s] = out
+		return good
+	})
 	if !ok {
 		return false
 	}
