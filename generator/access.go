@@ -331,24 +331,7 @@ func (g *appGen) exposeAccess() error {
 	if err := check.Validate(); err != nil {
 		return fmt.Errorf("--expose access: %w", err)
 	}
-	access := newMap()
-	if len(spec.Access.Emails) > 0 {
-		access.set("emails", strSeq(spec.Access.Emails))
-	}
-	if len(spec.Access.EmailDomains) > 0 {
-		access.set("emailDomains", strSeq(spec.Access.EmailDomains))
-	}
-	doc := mapOf(
-		"apiVersion", str(ChuteAPIVersion),
-		"kind", str("Chute"),
-		"metadata", mapOf("name", str(o.Name)),
-		"spec", mapOf(
-			"configRef", mapOf("name", str(config)),
-			"service", mapOf("name", str(b.Service), "port", num(b.Port)),
-			"hostname", quoted(spec.Hostname),
-			"access", access.node,
-		),
-	)
+	doc := chuteNode(mapOf("name", str(o.Name)), spec)
 	body, err := scaffolds.ToYAML(doc)
 	if err != nil {
 		return fmt.Errorf("writing chute.yaml: %w", err)
@@ -356,6 +339,29 @@ func (g *appGen) exposeAccess() error {
 	g.cs.Add(g.file("chute.yaml"), []byte("---\n"+body+"\n"))
 	g.resources = append(g.resources, "chute.yaml")
 	return nil
+}
+
+// chuteNode is the document of a Chute with the given metadata and spec,
+// fields in the order the CRD lists them.
+func chuteNode(metadata *yaml.Node, spec ChuteSpec) *yaml.Node {
+	access := newMap()
+	if len(spec.Access.Emails) > 0 {
+		access.set("emails", strSeq(spec.Access.Emails))
+	}
+	if len(spec.Access.EmailDomains) > 0 {
+		access.set("emailDomains", strSeq(spec.Access.EmailDomains))
+	}
+	return mapOf(
+		"apiVersion", str(ChuteAPIVersion),
+		"kind", str("Chute"),
+		"metadata", metadata,
+		"spec", mapOf(
+			"configRef", mapOf("name", str(spec.ConfigRef.Name)),
+			"service", mapOf("name", str(spec.Service.Name), "port", num(int(spec.Service.Port))),
+			"hostname", quoted(spec.Hostname),
+			"access", access.node,
+		),
+	)
 }
 
 func strSeq(items []string) *yaml.Node {

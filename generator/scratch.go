@@ -209,24 +209,12 @@ func scratchChute(r *repo.Repo, o ScratchOptions, host string) ([]byte, error) {
 	} else if config == "" {
 		return nil, fmt.Errorf("--expose access: outside a repository gen cannot find the ChuteConfig; pass --chute-config NAME, the one your chute operator uses")
 	}
-	access := newMap()
-	if len(o.Access.Emails) > 0 {
-		access.set("emails", strSeq(o.Access.Emails))
-	}
-	if len(o.Access.EmailDomains) > 0 {
-		access.set("emailDomains", strSeq(o.Access.EmailDomains))
-	}
-	doc := mapOf(
-		"apiVersion", str(ChuteAPIVersion),
-		"kind", str("Chute"),
-		"metadata", mapOf("name", str(o.Name), "namespace", str(o.Namespace), "labels", mapOf(ScratchLabel, str(o.Name))),
-		"spec", mapOf(
-			"configRef", mapOf("name", str(config)),
-			"service", mapOf("name", str(o.Name), "port", num(o.Port)),
-			"hostname", quoted(host),
-			"access", access.node,
-		),
-	)
+	doc := chuteNode(mapOf("name", str(o.Name), "namespace", str(o.Namespace), "labels", mapOf(ScratchLabel, str(o.Name))), ChuteSpec{
+		ConfigRef: ChuteConfigRef{Name: config},
+		Service:   ChuteService{Name: o.Name, Port: int32(o.Port)},
+		Hostname:  host,
+		Access:    ChuteAccess{Emails: o.Access.Emails, EmailDomains: o.Access.EmailDomains},
+	})
 	out, err := renderDocs([]*yaml.Node{doc})
 	if err != nil {
 		return nil, err
