@@ -190,12 +190,21 @@ func (c *checker) dependsOn() {
 			pending = append(pending, missingDep{f: f, provider: p})
 		}
 	}
-	// A repository where no Kustomization declares a dependency its rule
-	// asks for does not follow that rule: its findings are warnings there.
+	// A repository where most Kustomizations that need a dependency do not
+	// declare it does not follow that rule (the apps converge by retrying):
+	// its findings are warnings there. Where most declare it, the ones
+	// that do not are the mistakes.
+	lacking := map[*flux.Kustomization]int{}
 	for _, m := range pending {
-		if m.f.Rule == RuleDependsOnRequired && declared[m.provider] == 0 {
+		if m.f.Rule == RuleDependsOnRequired {
+			lacking[m.provider]++
+		}
+	}
+	for _, m := range pending {
+		if m.f.Rule == RuleDependsOnRequired && declared[m.provider] < lacking[m.provider] {
 			m.f.Severity = SeverityWarning
-			m.f.Message += fmt.Sprintf("; no Kustomization of the repository declares %s, so this is a warning", m.provider.ID())
+			m.f.Message += fmt.Sprintf("; %d of the %d Kustomizations that need %s declare it, so the repository does not follow this rule and this is a warning",
+				declared[m.provider], declared[m.provider]+lacking[m.provider], m.provider.ID())
 		}
 		c.add(m.f)
 	}

@@ -378,9 +378,10 @@ func TestNotFindings(t *testing.T) {
 	}
 }
 
-// TestDependsOnConvention: a dependency no Kustomization of the
-// repository declares is a warning (the repository does not follow that
-// rule); once one declares it, the others that lack it are errors.
+// TestDependsOnConvention: a dependency most Kustomizations that need it
+// do not declare is a warning (the repository does not follow that rule);
+// where at least as many declare it as lack it, the ones that lack it are
+// errors.
 func TestDependsOnConvention(t *testing.T) {
 	files := example(t)
 	replace(whoamiKS, "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
@@ -389,9 +390,20 @@ func TestDependsOnConvention(t *testing.T) {
 	if got := severities(rep, RuleDependsOnRequired); got != "error" {
 		t.Errorf("with one declaration: %s", got)
 	}
-	replace("kubernetes/apps/network/cloudflare-tunnel/ks.yaml", "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
+	// A copy of whoami, lacking it too: one declares, two lack.
+	for p, data := range files {
+		if rest, ok := strings.CutPrefix(p, "kubernetes/apps/default/whoami/"); ok {
+			files["kubernetes/apps/default/whoami2/"+rest] = []byte(strings.ReplaceAll(string(data), "whoami", "whoami2"))
+		}
+	}
+	replace("kubernetes/apps/default/kustomization.yaml", "  - ./whoami/ks.yaml\n", "  - ./whoami/ks.yaml\n  - ./whoami2/ks.yaml\n")(t, files)
 	rep, _ = Run(&Snapshot{Files: files}, Options{})
 	if got := severities(rep, RuleDependsOnRequired); got != "warning warning" || rep.Failed() {
+		t.Errorf("with one declaration of three: %s, failed %v\n%v", got, rep.Failed(), rep.Findings)
+	}
+	replace("kubernetes/apps/network/cloudflare-tunnel/ks.yaml", "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
+	rep, _ = Run(&Snapshot{Files: files}, Options{})
+	if got := severities(rep, RuleDependsOnRequired); got != "warning warning warning" || rep.Failed() {
 		t.Errorf("with none: %s, failed %v", got, rep.Failed())
 	}
 }
