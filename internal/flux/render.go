@@ -288,6 +288,9 @@ type postProcess struct {
 	vars           map[string]string
 	always         bool
 	substituteWith unstructured.Unstructured
+	// scalars remembers substituteScalar's answers: the same strings
+	// (${SECRET_DOMAIN}, hostnames) recur across a render's objects.
+	scalars map[string]scalarResult
 }
 
 // object post-processes one resource of the build into an Object, without

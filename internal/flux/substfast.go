@@ -15,9 +15,9 @@ import (
 // a key; each string is written as one piece of that text, whose spelling
 // (plain, quoted or a literal block) does not depend on where it sits,
 // except that a one-line string may be folded at a space when it reaches
-// past the writer's line width. So for a string with no space in one line,
-// or one written as a literal block, writing it alone, substituting that
-// text and reading it back gives exactly what the whole text gives for it.
+// past the writer's line width (see foldSafe). So writing the string alone,
+// substituting that text and reading it back gives exactly what the whole
+// text gives for it.
 //
 // It returns false, having changed nothing, when any key holds a "$" or
 // any string falls outside that, or when envsubst could read past the end
@@ -68,13 +68,37 @@ func (p *postProcess) substituteStrings(m map[string]any) bool {
 // controller's text round trip does, and reports whether that is sure to
 // be what the round trip of the whole object gives for it.
 func (p *postProcess) substituteScalar(s string) (string, bool) {
+	if !strings.Contains(s, "${") && !strings.Contains(s, "$$") {
+		// envsubst changes neither this string nor its spelling in the
+		// text: a lone "$" stays as it is ("$HOME", "$(cmd)", "{{ $x }}").
+		return s, true
+	}
+	if r, ok := p.scalars[s]; ok {
+		return r.out, r.ok
+	}
+	out, ok := p.substituteSpelled(s)
+	if p.scalars == nil {
+		p.scalars = map[string]scalarResult{}
+	}
+	p.scalars[s] = scalarResult{out, ok}
+	return out, ok
+}
+
+// scalarResult is a remembered answer of substituteScalar.
+type scalarResult struct {
+	out string
+	ok  bool
+}
+
+// substituteSpelled is substituteScalar for a string with a reference or
+// an escape: its spelling in the text is substituted and read back.
+func (p *postProcess) substituteSpelled(s string) (string, bool) {
 	text, err := yaml.Marshal(s)
 	if err != nil || !utf8.Valid(text) {
 		return "", false
 	}
 	literal := text[0] == '|'
-	if !literal && (bytes.IndexByte(text, ' ') >= 0 || bytes.Count(text, []byte("\n")) != 1) {
-		// One line, but a space in it may become a line break.
+	if !literal && bytes.Count(text, []byte("\n")) != 1 {
 		return "", false
 	}
 	if unclosedRef(text) {
@@ -100,6 +124,9 @@ func (p *postProcess) substituteScalar(s string) (string, bool) {
 	// as a quoted string closed early followed by text the whole document
 	// would stumble on.
 	if again, err := yaml.Marshal(str); err != nil || string(again) != out {
+		return "", false
+	}
+	if !literal && bytes.IndexByte(text, ' ') >= 0 && !foldSafe(str) {
 		return "", false
 	}
 	return str, true
@@ -157,3 +184,26 @@ func unclosedRef(text []byte) bool {
 	}
 	return false
 }
+
+// foldSafe reports whether a one-line string whose spelling has spaces
+// reads back the same wherever the writer folded that spelling. The writer
+// folds only at a single space between two other characters, and reading
+// turns the line break and the indentation after it back into one space,
+// dropping any other white space at the ends of the two lines. After
+// substitution, a value that is empty or starts or ends with white space
+// next to such a space would lose that white space; every such case leaves
+// two white space characters side by side, or one at an end, in the
+// result.
+func foldSafe(s string) bool {
+	if s == "" || isBlank(s[0]) || isBlank(s[len(s)-1]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if isBlank(s[i]) && isBlank(s[i-1]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }

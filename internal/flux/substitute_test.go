@@ -69,6 +69,9 @@ var hostile = []string{
 	"block2: \"first ${NUM}\\n${PAD}x\\n\"",
 	"script: \"echo $labels.node $(hostname) ${PLAIN}\\n\"",
 	"tabbed: x${TAB}y",
+	// Deep enough for the controller's writer to fold these lines.
+	"deep: {a: {b: {c: {d: {e: {f: {g: {h: \"the quick brown fox ${PLAIN} jumps over the lazy dog ${EMPTY} and more\"}}}}}}}}",
+	"deep2: {a: {b: {c: {d: {e: {f: {g: {h: [\"{{ .Release.Name }}.${SECRET_DOMAIN} is served by ${NUM} and then ${COLON} end\"]}}}}}}}}",
 }
 
 // TestSubstituteMatchesFlux runs gen's substitution and the controller's
@@ -182,7 +185,7 @@ var hostileVars = []map[string]string{
 // TestSubstituteScalarRefuses lists strings the short way must leave to
 // the controller's text round trip, and a few it takes.
 func TestSubstituteScalarRefuses(t *testing.T) {
-	p := postProcess{vars: map[string]string{"A": "a.example.org", "T": "true", "N": "8080", "C": "x: y", "B": "b", "R": "a\rb", "L": "a\u2028b", "S": "two words"}}
+	p := postProcess{vars: map[string]string{"A": "a.example.org", "T": "true", "N": "8080", "C": "x: y", "B": "b", "E": "", "P": " p", "R": "a\rb", "L": "a\u2028b", "S": "two words"}}
 	for s, want := range map[string]string{
 		"${A}":                "a.example.org",
 		"https://${A}/path":   "https://a.example.org/path",
@@ -191,14 +194,17 @@ func TestSubstituteScalarRefuses(t *testing.T) {
 		"{{.Name}}.${A}":      "{{.Name}}.a.example.org",
 		"line\n${A} and ${S}": "line\na.example.org and two words",
 		"${S}\nline":          "two words\nline",
-		"${S} here":           "", // one line with a space: may be folded
+		"${S} here":           "two words here",
+		"${A} #comment":       "a.example.org #comment", // quoted in the text
+		"- ${A}":              "- a.example.org",
+		"a ${E} b":            "", // two spaces: a fold there would read as one
+		"a ${E}":              "", // a space at the end
+		"x ${P}":              "", // a value starting with a space
 		"${T}":                "", // reads back as a boolean
 		"${N}":                "", // reads back as a number
 		"${C}":                "", // reads back as a mapping
 		"${A":                 "", // envsubst would read on past the string
 		"${A}.${B":            "",
-		"- ${A}":              "",
-		"${A} #comment":       "",
 		"${T}\nline":          "true\nline",
 		"${C}\n":              "x: y\n",
 		"x${R}":               "", // a line break
@@ -225,6 +231,7 @@ func FuzzSubstituteShortWay(f *testing.F) {
 		{"${V}", "example.org"}, {"a.${V}", "true"}, {"${V}\nline", "  x"}, {"x\n  ${V}", "y\rz"},
 		{"'${V}'", "it's"}, {"${V}", "- a"}, {"{{ $labels.pod }} ${V}", "p"}, {"${V:=d}", ""},
 		{"\"${V}\"", "a\"b"}, {"${V}", "*ref"}, {"${V}", "\u2028"}, {"x${V}", "#c"}, {"${V}\n", "1e3"},
+		{"the quick brown fox jumps ${V} over the lazy dog", " x"}, {"the quick brown fox jumps over ${V} the lazy dog", "y"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -233,8 +240,14 @@ func FuzzSubstituteShortWay(f *testing.F) {
 		if !strings.Contains(s, "$") || strings.Contains(v, "\n") {
 			return // the controller removes line breaks from values
 		}
+		// Deep enough that the controller's writer folds a line of some
+		// forty characters or more.
+		var deep any = s
+		for _, k := range []string{"h", "g", "f", "e", "d", "c", "b", "a"} {
+			deep = map[string]any{k: deep}
+		}
 		body, err := json.Marshal(map[string]any{
-			"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "f"}, "data": map[string]any{"k": s},
+			"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "f"}, "data": map[string]any{"k": s}, "deep": deep,
 		})
 		if err != nil {
 			return
