@@ -34,13 +34,16 @@ func (o RemoveAppOptions) Validate() error {
 }
 
 // Dependent is a Flux Kustomization whose dependsOn names one of the
-// Kustomizations of the app being removed.
+// Kustomizations of the app being removed, or a HelmRelease whose
+// dependsOn names one of its HelmReleases.
 type Dependent struct {
-	// Kustomization is the dependent one.
+	// Kustomization is the dependent one (or the HelmRelease, with Kind).
 	Kustomization Ref
+	// Kind is "HelmRelease" for a HelmRelease, "" for a Kustomization.
+	Kind string
 	// File declares it.
 	File string
-	// App is "<namespace>/<app>" when File is an app's ks.yaml.
+	// App is "<namespace>/<app>" when File belongs to an app.
 	App string
 }
 
@@ -56,9 +59,13 @@ type DependentsError struct {
 }
 
 func (e *DependentsError) Error() string {
-	var who, apps []string
+	var ks, hr, apps []string
 	for _, d := range e.Dependents {
-		who = append(who, d.String())
+		if d.Kind == "HelmRelease" {
+			hr = append(hr, d.String())
+		} else {
+			ks = append(ks, d.String())
+		}
 		if d.App != "" {
 			apps = append(apps, "gen remove-app "+d.App)
 		}
@@ -69,8 +76,14 @@ func (e *DependentsError) Error() string {
 	} else {
 		first += " or drop their dependsOn"
 	}
-	return fmt.Sprintf("%s: %d Flux %s on it: %s; %s, or pass --force to remove it anyway",
-		e.App, len(e.Dependents), plural(len(e.Dependents), "Kustomization depends", "Kustomizations depend"), strings.Join(who, ", "), first)
+	var who []string
+	if len(ks) > 0 {
+		who = append(who, fmt.Sprintf("%d Flux %s on it: %s", len(ks), plural(len(ks), "Kustomization depends", "Kustomizations depend"), strings.Join(ks, ", ")))
+	}
+	if len(hr) > 0 {
+		who = append(who, fmt.Sprintf("%d %s on its HelmRelease: %s", len(hr), plural(len(hr), "HelmRelease depends", "HelmReleases depend"), strings.Join(hr, ", ")))
+	}
+	return fmt.Sprintf("%s: %s; %s, or pass --force to remove it anyway", e.App, strings.Join(who, "; "), first)
 }
 
 // RemoveApp returns the Changeset that removes an app from r, the inverse
@@ -151,6 +164,10 @@ func (rm *appRemoval) run() (*Changeset, error) {
 		return nil, err
 	}
 	for _, d := range deps {
+		if d.Kind == "HelmRelease" {
+			rm.note("HelmRelease %s depends on the app's HelmRelease; helm-controller holds it back until its dependsOn no longer names it", d)
+			continue
+		}
 		rm.note("%s depends on the app; Flux holds it back until its dependsOn no longer names %s/%s", d, o.Namespace, o.Name)
 	}
 	rm.noteWhatGoes()
@@ -238,7 +255,78 @@ func (rm *appRemoval) dependents() []Dependent {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Kustomization.String() < out[j].Kustomization.String() })
+	out = append(out, rm.helmDependents(appOf)...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Kustomization.String() < out[j].Kustomization.String()
+	})
+	return out
+}
+
+// helmDependents lists the HelmReleases outside the app's folder whose
+// dependsOn names one of the app's HelmReleases: helm-controller would
+// hold them back for ever. A HelmRelease's namespace is its app's (the
+// namespace folder's), else its own; a dependsOn without a namespace means
+// the dependent's.
+func (rm *appRemoval) helmDependents(appOf map[string]string) []Dependent {
+	isRelease := func(o repo.Object) bool {
+		return o.Kind == "HelmRelease" && strings.HasPrefix(o.APIVersion, "helm.toolkit.fluxcd.io/")
+	}
+	appDirs := map[string]string{}
+	for _, n := range rm.r.Namespaces {
+		for _, a := range n.Apps {
+			appDirs[a.Dir] = a.Namespace
+		}
+	}
+	nsOf := func(o repo.Object) (string, string) {
+		for dir := path.Dir(o.File); dir != "." && dir != "/"; dir = path.Dir(dir) {
+			if ns, ok := appDirs[dir]; ok {
+				return ns, appOf[path.Join(dir, "ks.yaml")]
+			}
+		}
+		return o.Str("metadata", "namespace"), ""
+	}
+	var targets []Ref
+	for _, o := range rm.objects {
+		if isRelease(o) {
+			ns, _ := nsOf(o)
+			targets = append(targets, Ref{Namespace: ns, Name: o.Name})
+		}
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	var out []Dependent
+	seen := map[Dependent]bool{}
+	for _, o := range rm.r.Objects() {
+		if !isRelease(o) || strings.HasPrefix(o.File, rm.dir+"/") {
+			continue
+		}
+		own, app := nsOf(o)
+		for _, d := range o.List("spec", "dependsOn") {
+			m, _ := d.(map[string]any)
+			name, _ := m["name"].(string)
+			depNS, _ := m["namespace"].(string)
+			if depNS == "" {
+				depNS = own
+			}
+			for _, t := range targets {
+				if t.Name != name || (t.Namespace != depNS && t.Namespace != "" && depNS != "") {
+					continue
+				}
+				dep := Dependent{Kustomization: Ref{Namespace: own, Name: o.Name}, Kind: "HelmRelease", File: o.File, App: app}
+				if dep.Kustomization.Namespace == "" {
+					dep.Kustomization.Namespace = "?"
+				}
+				if !seen[dep] {
+					seen[dep] = true
+					out = append(out, dep)
+				}
+			}
+		}
+	}
 	return out
 }
 

@@ -214,12 +214,30 @@ func TestRemoveAppRefusals(t *testing.T) {
 		}
 		return fromFiles(t, overlay(r.Files, added))
 	}
+	withHelmDependent := func(t *testing.T) *repo.Repo {
+		added, err := generator.AddApp(r, generator.AddAppOptions{
+			Namespace: "default", Name: "api", Mode: generator.ModeAppTemplate, Image: "nginx:1.27", Port: 80,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := overlay(r.Files, added)
+		hr := "kubernetes/apps/default/api/app/helmrelease.yaml"
+		text := strings.Replace(string(files[hr]), "\nspec:\n", "\nspec:\n  dependsOn:\n    - name: echo\n", 1)
+		if text == string(files[hr]) {
+			t.Fatalf("%s has no spec:\n%s", hr, files[hr])
+		}
+		files[hr] = []byte(text)
+		return fromFiles(t, files)
+	}
 	cases := []struct {
 		name string
 		r    func(t *testing.T) *repo.Repo
 		opts generator.RemoveAppOptions
 		want string
 	}{
+		{"an app whose HelmRelease others depend on", withHelmDependent, generator.RemoveAppOptions{Namespace: "default", Name: "echo"},
+			"default/echo: 1 HelmRelease depends on its HelmRelease: default/api (kubernetes/apps/default/api/app/helmrelease.yaml); remove them first (gen remove-app default/api), or pass --force"},
 		{"no such app", nil, generator.RemoveAppOptions{Namespace: "default", Name: "wiki"},
 			"no app default/wiki: the apps in namespace default are echo, whoami"},
 		{"no such namespace", nil, generator.RemoveAppOptions{Namespace: "media", Name: "wiki"},

@@ -76,7 +76,7 @@ application go. The notes say which apply.`,
 	}
 	fl := cmd.Flags()
 	f.writeFlags.register(fl)
-	fl.BoolVar(&f.Force, "force", false, "remove the app although other Flux Kustomizations depend on it")
+	fl.BoolVar(&f.Force, "force", false, "remove the app although other Flux Kustomizations (or HelmReleases) depend on it")
 	return cmd
 }
 
