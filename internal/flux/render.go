@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -268,8 +269,14 @@ func render(snap *snapshot, ks *Kustomization, opts RenderOptions) (*Rendered, *
 		substituteWith: substituteObject(vars),
 	}
 	// The build is not changed: a cached one is reused by later renders.
-	for _, res := range b.resources {
-		o, findings, err := p.object(res)
+	for i, res := range b.resources {
+		origin := ""
+		if b.origins != nil {
+			origin = b.origins[i]
+		} else {
+			origin = originOf(res, ks.Path)
+		}
+		o, findings, err := p.object(res, origin)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -304,12 +311,11 @@ type postProcess struct {
 // trip runs only for objects holding a "$" or such an integer; every other
 // object is taken from the build as it is, which is most of the cost of a
 // render saved and the same output.
-func (p *postProcess) object(res *resource.Resource) (*Object, []Finding, error) {
+func (p *postProcess) object(res *resource.Resource, origin string) (*Object, []Finding, error) {
 	ks := p.ks
 	if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
 		return nil, nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
 	}
-	origin := originOf(res, ks.Path)
 	id := resObjectID(res)
 	m, err := resourceObject(res)
 	if err != nil {
@@ -496,6 +502,9 @@ type built struct {
 	keepOrigin bool
 	// inputs is what the build read.
 	inputs *inputs
+	// origins are the files of resources, found by matchOrigins for a
+	// build made without origin annotations (nil: read the annotations).
+	origins []string
 }
 
 // build generates the kustomization of ks's folder and runs kustomize,
@@ -506,6 +515,12 @@ func build(snap *snapshot, ks *Kustomization) (*built, error) {
 
 // buildWith is build, splitting only when split is set.
 func buildWith(snap *snapshot, ks *Kustomization, split bool) (*built, error) {
+	return buildOrigins(snap, ks, split, true)
+}
+
+// buildOrigins is buildWith; match false always takes the objects' files
+// from kustomize's origin annotations.
+func buildOrigins(snap *snapshot, ks *Kustomization, split, match bool) (*built, error) {
 	fs := newMemFS(snap.idx)
 	in := newInputs()
 	rec := recordingFS{FileSystem: fs, in: in}
@@ -518,13 +533,34 @@ func buildWith(snap *snapshot, ks *Kustomization, split bool) (*built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering %s: %w", ks, err)
 	}
-	// Origin tracking is switched on for every build, and its annotation
-	// removed afterwards unless the kustomization asked for it.
+	// Each object's file comes from matching it to the documents the build
+	// read (see matchOrigins); where that is not certain, the build runs
+	// again with kustomize's origin annotations, which are removed
+	// afterwards unless the kustomization asked for them.
 	keepOrigin := contains(gen.kus.BuildMetadata, "originAnnotations")
+	if match && !keepOrigin && len(gen.kus.BuildMetadata) == 0 {
+		b, err := buildKus(snap, ks, gen, gen.kus, fs, rec, dir, in, split)
+		if err != nil {
+			return nil, err
+		}
+		if origins, ok := matchOrigins(snap, in, b.resources); ok {
+			b.origins = origins
+			return b, nil
+		}
+		fs = newMemFS(snap.idx)
+		rec = recordingFS{FileSystem: fs, in: in}
+	}
 	kus := gen.kus
 	if !keepOrigin {
 		kus.BuildMetadata = append(append([]string(nil), kus.BuildMetadata...), "originAnnotations")
 	}
+	return buildKus(snap, ks, gen, kus, fs, rec, dir, in, split)
+}
+
+// buildKus writes kus as the kustomization of ks's folder and runs
+// kustomize on it.
+func buildKus(snap *snapshot, ks *Kustomization, gen *generatedKustomization, kus kustypes.Kustomization, fs *memFS, rec recordingFS, dir string, in *inputs, split bool) (*built, error) {
+	keepOrigin := contains(gen.kus.BuildMetadata, "originAnnotations")
 	// Written as JSON, which kustomize reads as the YAML it is: the same
 	// fields for a fraction of the cost of writing YAML.
 	manifest, err := json.Marshal(kus)

@@ -323,3 +323,14 @@ func NumberWord(n int) string {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// ScanHeader reads apiVersion, kind and metadata.name of one YAML
+// document with a line scan; ok is false when the document is written in a
+// way the scan does not follow (the caller then decodes it).
+func ScanHeader(doc []byte) (apiVersion, kind, name string, ok bool) {
+	var d Object
+	if !scanHeader(doc, &d) {
+		return "", "", "", false
+	}
+	return d.APIVersion, d.Kind, d.Name, true
+}
