@@ -231,27 +231,14 @@ func (rm *appRemoval) dependents() []Dependent {
 			continue
 		}
 		own := nsOf(o)
-		for _, d := range o.List("spec", "dependsOn") {
-			m, _ := d.(map[string]any)
-			name, _ := m["name"].(string)
-			depNS, _ := m["namespace"].(string)
-			if depNS == "" {
-				depNS = own
+		if dependsOnAny(o, own, targets) {
+			dep := Dependent{Kustomization: Ref{Namespace: own, Name: o.Name}, File: o.File, App: appOf[o.File]}
+			if dep.Kustomization.Namespace == "" {
+				dep.Kustomization.Namespace = "?"
 			}
-			for _, t := range targets {
-				// An unknown namespace on either side matches by name:
-				// refusing by mistake is cheaper than a stuck dependent.
-				if t.Name != name || (t.Namespace != depNS && t.Namespace != "" && depNS != "") {
-					continue
-				}
-				dep := Dependent{Kustomization: Ref{Namespace: own, Name: o.Name}, File: o.File, App: appOf[o.File]}
-				if dep.Kustomization.Namespace == "" {
-					dep.Kustomization.Namespace = "?"
-				}
-				if !seen[dep] {
-					seen[dep] = true
-					out = append(out, dep)
-				}
+			if !seen[dep] {
+				seen[dep] = true
+				out = append(out, dep)
 			}
 		}
 	}
@@ -305,29 +292,39 @@ func (rm *appRemoval) helmDependents(appOf map[string]string) []Dependent {
 			continue
 		}
 		own, app := nsOf(o)
-		for _, d := range o.List("spec", "dependsOn") {
-			m, _ := d.(map[string]any)
-			name, _ := m["name"].(string)
-			depNS, _ := m["namespace"].(string)
-			if depNS == "" {
-				depNS = own
+		if dependsOnAny(o, own, targets) {
+			dep := Dependent{Kustomization: Ref{Namespace: own, Name: o.Name}, Kind: "HelmRelease", File: o.File, App: app}
+			if dep.Kustomization.Namespace == "" {
+				dep.Kustomization.Namespace = "?"
 			}
-			for _, t := range targets {
-				if t.Name != name || (t.Namespace != depNS && t.Namespace != "" && depNS != "") {
-					continue
-				}
-				dep := Dependent{Kustomization: Ref{Namespace: own, Name: o.Name}, Kind: "HelmRelease", File: o.File, App: app}
-				if dep.Kustomization.Namespace == "" {
-					dep.Kustomization.Namespace = "?"
-				}
-				if !seen[dep] {
-					seen[dep] = true
-					out = append(out, dep)
-				}
+			if !seen[dep] {
+				seen[dep] = true
+				out = append(out, dep)
 			}
 		}
 	}
 	return out
+}
+
+// dependsOnAny reports whether o's spec.dependsOn names one of targets; a
+// dependsOn without a namespace means own. An unknown namespace on either
+// side matches by name: refusing by mistake is cheaper than a stuck
+// dependent.
+func dependsOnAny(o repo.Object, own string, targets []Ref) bool {
+	for _, d := range o.List("spec", "dependsOn") {
+		m, _ := d.(map[string]any)
+		name, _ := m["name"].(string)
+		depNS, _ := m["namespace"].(string)
+		if depNS == "" {
+			depNS = own
+		}
+		for _, t := range targets {
+			if t.Name == name && (t.Namespace == depNS || t.Namespace == "" || depNS == "") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // serviceMatcher matches tunnel origins that reach the app: a Service its
