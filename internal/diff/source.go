@@ -19,6 +19,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/gen-gitops/gen/internal/check"
+	"github.com/gen-gitops/gen/internal/gitops"
 )
 
 // Repository is a git repository holding a gen repository, which may be a
@@ -39,26 +40,9 @@ type Repository struct {
 // Open finds the git repository enclosing dir, which is the gen
 // repository's root. Close it when done.
 func Open(dir string) (*Repository, error) {
-	abs, err := filepath.Abs(dir)
+	g, top, prefix, err := gitops.Locate(dir)
 	if err != nil {
 		return nil, err
-	}
-	g, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
-	if err != nil {
-		return nil, fmt.Errorf("opening the git repository at %q: %w", dir, err)
-	}
-	wt, err := g.Worktree()
-	if err != nil {
-		return nil, fmt.Errorf("%q: %w", dir, err)
-	}
-	top := wt.Filesystem.Root()
-	rel, err := filepath.Rel(top, abs)
-	if err != nil {
-		return nil, err
-	}
-	prefix := ""
-	if rel != "." {
-		prefix = filepath.ToSlash(rel) + "/"
 	}
 	r := &Repository{git: g, Top: top, Prefix: prefix}
 	// go-git opens the pack file again for every object it reads, unless
@@ -67,7 +51,7 @@ func Open(dir string) (*Repository, error) {
 	if st, err := os.Stat(filepath.Join(top, ".git")); err == nil && st.IsDir() {
 		storage := filesystem.NewStorageWithOptions(osfs.New(filepath.Join(top, ".git")), cache.NewObjectLRUDefault(),
 			filesystem.Options{KeepDescriptors: true})
-		if kept, err := git.Open(storage, wt.Filesystem); err == nil {
+		if kept, err := git.Open(storage, osfs.New(top)); err == nil {
 			r.git, r.storage = kept, storage
 		}
 	}

@@ -34,31 +34,44 @@ var ErrNotGit = errors.New("not inside a git work tree")
 
 // Open finds the work tree enclosing dir.
 func Open(dir string) (*Repo, error) {
-	abs, err := filepath.Abs(dir)
+	g, top, prefix, err := Locate(dir)
+	if errors.Is(err, ErrNotGit) {
+		return nil, fmt.Errorf("%w; run 'git init' there or drop --commit", err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	g, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	return &Repo{git: g, Top: top, Prefix: prefix}, nil
+}
+
+// Locate opens the git work tree enclosing dir and returns it, its root on
+// disk, and dir's folder inside it ("" or "sub/dir/", slash-separated with
+// a trailing slash). A dir in no work tree is an ErrNotGit.
+func Locate(dir string) (g *git.Repository, top, prefix string, err error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, "", "", err
+	}
+	g, err = git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if errors.Is(err, git.ErrRepositoryNotExists) {
-		return nil, fmt.Errorf("%q: %w; run 'git init' there or drop --commit", dir, ErrNotGit)
+		return nil, "", "", fmt.Errorf("%q: %w", dir, ErrNotGit)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening git repository at %q: %w", dir, err)
+		return nil, "", "", fmt.Errorf("opening git repository at %q: %w", dir, err)
 	}
 	wt, err := g.Worktree()
 	if err != nil {
-		return nil, fmt.Errorf("%q: %w (a bare repository has no work tree)", dir, err)
+		return nil, "", "", fmt.Errorf("%q: %w (a bare repository has no work tree)", dir, err)
 	}
-	top := wt.Filesystem.Root()
+	top = wt.Filesystem.Root()
 	rel, err := filepath.Rel(top, abs)
 	if err != nil {
-		return nil, err
+		return nil, "", "", err
 	}
-	prefix := ""
 	if rel != "." {
 		prefix = filepath.ToSlash(rel) + "/"
 	}
-	return &Repo{git: g, Top: top, Prefix: prefix}, nil
+	return g, top, prefix, nil
 }
 
 // TopLevel returns the root of the work tree enclosing dir.
