@@ -2,6 +2,7 @@ package flux
 
 import (
 	"path"
+	"sort"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -52,6 +53,7 @@ func Affected(all []*Kustomization, files Files, changed []string) []*Kustomizat
 	// child's own file: everything below them is affected.
 	spreads := map[*Kustomization]bool{}
 	var clean map[string][]byte
+	var kfiles []string
 	for _, ks := range all {
 		if ks.SourceFile != "" && changedSet[ks.SourceFile] {
 			// Its own spec may have changed, and with it all it builds.
@@ -67,8 +69,9 @@ func Affected(all []*Kustomization, files Files, changed []string) []*Kustomizat
 		} else {
 			if clean == nil {
 				clean = files.cleaned()
+				kfiles = kustomizationFiles(clean)
 			}
-			touched = staticInputs(clean, ks.Path)
+			touched = staticInputs(clean, kfiles, ks.Path)
 		}
 		childFiles := map[string]bool{}
 		for _, c := range children[ks] {
@@ -115,10 +118,27 @@ func Affected(all []*Kustomization, files Files, changed []string) []*Kustomizat
 }
 
 // staticInputs returns a test for paths that can change the build of the
-// folder dir, found without building: anything under dir, and anything under
-// a folder (or equal to a file) that a kustomization file in those folders
-// refers to, transitively.
-func staticInputs(files map[string][]byte, dir string) func(string) bool {
+// folder dir, found without building: anything under one of
+// staticRoots(files, kfiles, dir).
+func staticInputs(files map[string][]byte, kfiles []string, dir string) func(string) bool {
+	roots := staticRoots(files, kfiles, dir)
+	return func(p string) bool {
+		for r := range roots {
+			if r == "" || p == r || strings.HasPrefix(p, r+"/") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// staticRoots returns the folders and files that can change the build of
+// the folder dir, found without building: dir, and every folder (or file)
+// that a kustomization file in those folders refers to, transitively.
+// kfiles are the kustomization files of files, sorted
+// (kustomizationFiles): a lookup costs the files below a folder, not the
+// whole repository.
+func staticRoots(files map[string][]byte, kfiles []string, dir string) map[string]bool {
 	roots := map[string]bool{}
 	var visit func(d string)
 	visit = func(d string) {
@@ -130,12 +150,11 @@ func staticInputs(files map[string][]byte, dir string) func(string) bool {
 		if d == "" {
 			prefix = ""
 		}
-		for p, data := range files {
-			if !strings.HasPrefix(p, prefix) || !isKustomizationFileName(path.Base(p)) {
-				continue
-			}
+		i := sort.SearchStrings(kfiles, prefix)
+		for ; i < len(kfiles) && strings.HasPrefix(kfiles[i], prefix); i++ {
+			p := kfiles[i]
 			base := parentDir(p)
-			for _, ref := range kustomizationRefs(data) {
+			for _, ref := range kustomizationRefs(files[p]) {
 				target, ok := cleanRel(path.Join(base, ref))
 				if !ok {
 					continue
@@ -149,14 +168,19 @@ func staticInputs(files map[string][]byte, dir string) func(string) bool {
 		}
 	}
 	visit(dir)
-	return func(p string) bool {
-		for r := range roots {
-			if r == "" || p == r || strings.HasPrefix(p, r+"/") {
-				return true
-			}
+	return roots
+}
+
+// kustomizationFiles lists the kustomization files among files, sorted.
+func kustomizationFiles(files map[string][]byte) []string {
+	var out []string
+	for p := range files {
+		if isKustomizationFileName(path.Base(p)) {
+			out = append(out, p)
 		}
-		return false
 	}
+	sort.Strings(out)
+	return out
 }
 
 func isKustomizationFileName(name string) bool {

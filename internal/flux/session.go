@@ -34,13 +34,7 @@ type Session struct {
 // NewSession prepares files for rendering with opts.
 func NewSession(files Files, opts RenderOptions) *Session {
 	snap := newSnapshot(files)
-	var kfiles []string
-	for p := range snap.idx.files {
-		if isKustomizationFileName(pathBase(p)) {
-			kfiles = append(kfiles, p)
-		}
-	}
-	sort.Strings(kfiles)
+	kfiles := kustomizationFiles(snap.idx.files)
 	return &Session{
 		snap:       snap,
 		opts:       opts,
@@ -50,13 +44,6 @@ func NewSession(files Files, opts RenderOptions) *Session {
 		inputRoots: map[*Kustomization]map[string]bool{},
 		kfiles:     kfiles,
 	}
-}
-
-func pathBase(p string) string {
-	if i := strings.LastIndexByte(p, '/'); i >= 0 {
-		return p[i+1:]
-	}
-	return p
 }
 
 // Files returns the session's snapshot, cleaned.
@@ -162,7 +149,7 @@ func (s *Session) Reads(ks *Kustomization, p string) bool {
 	s.mu.Lock()
 	test, ok := s.reads[ks]
 	if !ok {
-		roots := s.staticRoots(ks.Path)
+		roots := staticRoots(s.snap.idx.files, s.kfiles, ks.Path)
 		s.inputRoots[ks] = roots
 		test = func(p string) bool {
 			for r := range roots {
@@ -227,44 +214,6 @@ func (s *Session) MayDeclareKustomizations(ks *Kustomization) bool {
 
 func declaresKustomization(data []byte) bool {
 	return bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io/")) && bytes.Contains(data, []byte("Kustomization"))
-}
-
-// staticRoots returns the folders and files that can change the build of
-// the folder dir, found without building (as staticInputs), over the
-// session's index of kustomization files: a lookup costs the files below
-// the folder, not the whole repository.
-func (s *Session) staticRoots(dir string) map[string]bool {
-	files := s.snap.idx.files
-	roots := map[string]bool{}
-	var visit func(d string)
-	visit = func(d string) {
-		if roots[d] {
-			return
-		}
-		roots[d] = true
-		prefix := d + "/"
-		if d == "" {
-			prefix = ""
-		}
-		i := sort.SearchStrings(s.kfiles, prefix)
-		for ; i < len(s.kfiles) && strings.HasPrefix(s.kfiles[i], prefix); i++ {
-			p := s.kfiles[i]
-			base := parentDir(p)
-			for _, ref := range kustomizationRefs(files[p]) {
-				target, ok := cleanRel(joinPath(base, ref))
-				if !ok {
-					continue
-				}
-				if _, isFile := files[target]; isFile {
-					roots[target] = true
-					continue
-				}
-				visit(target)
-			}
-		}
-	}
-	visit(dir)
-	return roots
 }
 
 func joinPath(base, ref string) string {
