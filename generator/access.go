@@ -254,17 +254,7 @@ func (a *AccessOptions) normalize() error {
 }
 
 func uniqueSorted(in []string) []string {
-	if len(in) == 0 {
-		return nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
+	out := uniqueStrings(in)
 	sort.Strings(out)
 	return out
 }

@@ -410,13 +410,7 @@ func (p *postProcess) substitute(res *resource.Resource, m map[string]any, encry
 	if encrypted {
 		// Marking decryption went through JSON on the controller's side;
 		// take its path for the text.
-		res = res.DeepCopy()
-		if !p.keepOrigin {
-			if err := dropAnnotation(res, originAnnotation); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := markDecrypted(res); err != nil {
+		if res, err = p.asController(res); err != nil {
 			return nil, err
 		}
 		text, err = res.AsYAML()
@@ -463,9 +457,9 @@ func substituteObject(vars map[string]string) unstructured.Unstructured {
 // varName is what the controller accepts as a variable name.
 var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
 
-// substituteFlux is substitute done by the controller's own function, for
-// the test that shows they agree.
-func (p *postProcess) substituteFlux(res *resource.Resource) (map[string]any, error) {
+// asController returns a copy of res as the controller has it when it
+// substitutes: without the origin annotation gen added, decryption marked.
+func (p *postProcess) asController(res *resource.Resource) (*resource.Resource, error) {
 	res = res.DeepCopy()
 	if !p.keepOrigin {
 		if err := dropAnnotation(res, originAnnotation); err != nil {
@@ -473,6 +467,16 @@ func (p *postProcess) substituteFlux(res *resource.Resource) (map[string]any, er
 		}
 	}
 	if _, err := markDecrypted(res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// substituteFlux is substitute done by the controller's own function, for
+// the test that shows they agree.
+func (p *postProcess) substituteFlux(res *resource.Resource) (map[string]any, error) {
+	res, err := p.asController(res)
+	if err != nil {
 		return nil, err
 	}
 	substituted, err := fluxkustomize.SubstituteVariables(context.Background(), nil, p.substituteWith, res,
