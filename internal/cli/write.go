@@ -59,9 +59,6 @@ func (f *repoFlags) domains() (map[string]string, error) {
 
 // load reads the repository with everything the user told gen about it.
 func (f *repoFlags) load(env Env) (*repo.Repo, error) {
-	// Every command that loads a repository validates a change with a
-	// build; the schema that needs loads while the repository is read.
-	flux.PreloadSchema()
 	root, err := f.root()
 	if err != nil {
 		return nil, err
@@ -86,6 +83,14 @@ func (f *repoFlags) load(env Env) (*repo.Repo, error) {
 }
 
 // writeFlags are shared by every command that writes.
+// load is repoFlags.load for a command that writes: it validates its
+// change with a build, so kustomize's schema loads while the repository
+// is read.
+func (f *writeFlags) load(env Env) (*repo.Repo, error) {
+	flux.PreloadSchema()
+	return f.repoFlags.load(env)
+}
+
 type writeFlags struct {
 	repoFlags
 	DryRun bool
