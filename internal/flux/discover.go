@@ -149,6 +149,13 @@ func walkTree(snap *snapshot, roots []string, opts treeOptions) (*tree, error) {
 						spent.Add(bytes)
 						work.Add(w)
 					}
+					if !opts.keepBuilds {
+						// kustomize's objects are several times the size
+						// of the rendered ones; holding every build of a
+						// level of thousands until the level ends doubles
+						// the live heap.
+						b = nil
+					}
 					results[i] = result{r, b, err}
 				}
 			}()
