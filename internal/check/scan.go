@@ -137,13 +137,18 @@ func scanFile(p string, data []byte, l Limits) (docs []document, findings []Find
 		if len(root.Content) == 0 {
 			continue
 		}
-		w := walker{memo: map[*yaml.Node]int{}, max: l.MaxAliasNodes}
-		size := w.size(root.Content[0])
+		size, d, aliased := shape(root.Content[0], 0, l.MaxDepth)
+		if aliased {
+			// Only aliases make a document larger than its text; the
+			// memoised walk is needed for them alone.
+			w := walker{memo: map[*yaml.Node]int{}, max: l.MaxAliasNodes}
+			size = w.size(root.Content[0])
+		}
 		if size > l.MaxAliasNodes {
 			return nil, []Finding{newFinding(RuleYAMLAliases, p, root.Line,
 				"the document expands to more than %d nodes through its aliases; the file was left out", l.MaxAliasNodes)}, true
 		}
-		if d := depth(root.Content[0], 0, l.MaxDepth); d > l.MaxDepth {
+		if d > l.MaxDepth {
 			return nil, []Finding{newFinding(RuleYAMLDepth, p, root.Line,
 				"the document nests more than %d levels deep; the file was left out", l.MaxDepth)}, true
 		}
@@ -190,22 +195,27 @@ func (w *walker) size(n *yaml.Node) int {
 	return s
 }
 
-// depth returns how deep n nests, not following aliases (their anchors
-// are counted where they are defined), stopping past max.
-func depth(n *yaml.Node, d, max int) int {
+// shape walks n once, not following aliases (their anchors are counted
+// where they are defined), and returns its nodes, how deep it nests
+// (stopping past max, where the count is partial), and whether it holds
+// an alias.
+func shape(n *yaml.Node, d, max int) (nodes, deepest int, aliased bool) {
+	nodes, deepest, aliased = 1, d, n.Kind == yaml.AliasNode
 	if d > max {
-		return d
+		return nodes, deepest, aliased
 	}
-	deepest := d
 	for _, c := range n.Content {
-		if cd := depth(c, d+1, max); cd > deepest {
+		cn, cd, ca := shape(c, d+1, max)
+		nodes += cn
+		aliased = aliased || ca
+		if cd > deepest {
 			deepest = cd
 			if deepest > max {
-				return deepest
+				return nodes, deepest, aliased
 			}
 		}
 	}
-	return deepest
+	return nodes, deepest, aliased
 }
 
 // describe reads what the file rules need from a document's root.
