@@ -3,6 +3,8 @@ package check
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -327,6 +329,44 @@ func TestReadDirLinks(t *testing.T) {
 	for p := range snap.Files {
 		if strings.HasPrefix(p, "kubernetes/apps/default/dir/") {
 			t.Errorf("%s was read through a linked folder", p)
+		}
+	}
+}
+
+// TestReadDirLimitOrder: when the file limit is reached, the files read
+// are the first in the walk's order (each folder by name), the same on
+// every run, although reading overlaps the walk.
+func TestReadDirLimitOrder(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"c/d.yaml", "b.yaml", "a-b.yaml", "a/x.yaml", "a/y.yaml"} {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte("k: "+p+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := DefaultLimits()
+	l.MaxFiles = 2
+	for range 20 {
+		snap, err := ReadDir(dir, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for p, data := range snap.Files {
+			if string(data) != "k: "+p+"\n" {
+				t.Errorf("%s holds %q", p, data)
+			}
+			got = append(got, p)
+		}
+		sort.Strings(got)
+		if want := []string{"a/x.yaml", "a/y.yaml"}; !slices.Equal(got, want) {
+			t.Fatalf("read %v, want %v", got, want)
+		}
+		if len(snap.Findings) != 1 || snap.Findings[0].Rule != RuleRepoTooLarge {
+			t.Fatalf("findings %v, want one %s", snap.Findings, RuleRepoTooLarge)
 		}
 	}
 }

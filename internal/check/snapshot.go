@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -209,11 +208,20 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 	}
 	b := NewBuilder(l)
 	fsys := os.DirFS(root)
-	type sized struct {
-		path string
-		size int64
+	// Files are reserved in the walk's order (fs.WalkDir reads each folder
+	// sorted by name), so which ones a limit leaves out does not depend on
+	// timing, and read while the walk goes on.
+	var wg sync.WaitGroup
+	jobs := make(chan string, 64)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				readOne(b, fsys, p, l.MaxFileSize)
+			}
+		}()
 	}
-	var paths []sized
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			// An unreadable folder is skipped, not fatal.
@@ -234,40 +242,17 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 			}
 		case d.Type().IsRegular() && Wanted(p):
 			info, err := d.Info()
-			if err == nil {
-				paths = append(paths, sized{p, info.Size()})
+			if err == nil && b.Reserve(p, info.Size()) {
+				jobs <- p
 			}
 		}
 		return nil
 	})
+	close(jobs)
+	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("reading repository %q: %w", root, err)
 	}
-	// Reserve in path order, so that which files a limit leaves out does
-	// not depend on timing; then read in parallel.
-	sort.Slice(paths, func(i, j int) bool { return paths[i].path < paths[j].path })
-	var reserved []string
-	for _, f := range paths {
-		if b.Reserve(f.path, f.size) {
-			reserved = append(reserved, f.path)
-		}
-	}
-	var wg sync.WaitGroup
-	jobs := make(chan string)
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range jobs {
-				readOne(b, fsys, p, l.MaxFileSize)
-			}
-		}()
-	}
-	for _, p := range reserved {
-		jobs <- p
-	}
-	close(jobs)
-	wg.Wait()
 	return b.Snapshot(), nil
 }
 
