@@ -6,9 +6,8 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/textdiff"
 )
 
 // Diff writes a unified diff of cs against the current files to out. Files
@@ -34,13 +33,7 @@ func Diff(out io.Writer, current map[string][]byte, cs *generator.Changeset) err
 		if f.Delete {
 			to = "/dev/null"
 		}
-		text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A:        splitLines(a),
-			B:        splitLines(b),
-			FromFile: from,
-			ToFile:   to,
-			Context:  3,
-		})
+		text, err := textdiff.Unified(a, b, from, to)
 		if err != nil {
 			return err
 		}
@@ -52,20 +45,6 @@ func Diff(out io.Writer, current map[string][]byte, cs *generator.Changeset) err
 		}
 	}
 	return nil
-}
-
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	if !strings.HasSuffix(lines[len(lines)-1], "\n") {
-		lines[len(lines)-1] += "\n\\ No newline at end of file\n"
-	}
-	return lines
 }
 
 var encValue = regexp.MustCompile(`ENC\[[A-Z0-9_]+,[^\]]*\]`)

@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gen-gitops/gen/internal/schema"
 )
 
 // lines finds where things are in the repository's files, for findings on
@@ -91,7 +93,7 @@ func (l *lines) fieldLine(file, kind, name, path string) int {
 	}
 	line := d.Line
 	n := d
-	for _, seg := range splitPath(path) {
+	for _, seg := range schema.SplitPath(path) {
 		var next, key *yaml.Node
 		if i, ok := index(seg); ok {
 			if n.Kind == yaml.SequenceNode && i < len(n.Content) {
@@ -132,34 +134,6 @@ func (l *lines) textLine(file, kind, name, needle string) int {
 		}
 	}
 	return start
-}
-
-// splitPath splits "a.b[0].c" into ["a", "b", "[0]", "c"].
-func splitPath(p string) []string {
-	var out []string
-	for _, part := range strings.Split(p, ".") {
-		for part != "" {
-			i := strings.IndexByte(part, '[')
-			switch {
-			case i < 0:
-				out = append(out, part)
-				part = ""
-			case i > 0:
-				out = append(out, part[:i])
-				part = part[i:]
-			default:
-				j := strings.IndexByte(part, ']')
-				if j < 0 {
-					out = append(out, part)
-					part = ""
-					continue
-				}
-				out = append(out, part[:j+1])
-				part = part[j+1:]
-			}
-		}
-	}
-	return out
 }
 
 func index(seg string) (int, bool) {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"github.com/gen-gitops/gen/internal/textdiff"
 )
 
 // ImageChange is a container image that changed.
@@ -147,25 +147,9 @@ func unified(a, b, from, to string) string {
 	if b == "" {
 		to = "/dev/null"
 	}
-	text, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: splitLines(a), B: splitLines(b), FromFile: from, ToFile: to, Context: 3,
-	})
+	text, err := textdiff.Unified(a, b, from, to)
 	if err != nil {
 		return ""
 	}
 	return text
-}
-
-// splitLines splits text into lines that keep their "\n".
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	} else {
-		lines[len(lines)-1] += "\n\\ No newline at end of file\n"
-	}
-	return lines
 }

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -541,7 +542,7 @@ func buildOrigins(snap *snapshot, ks *Kustomization, split, match bool) (*built,
 	// read (see matchOrigins); where that is not certain, the build runs
 	// again with kustomize's origin annotations, which are removed
 	// afterwards unless the kustomization asked for them.
-	keepOrigin := contains(gen.kus.BuildMetadata, "originAnnotations")
+	keepOrigin := slices.Contains(gen.kus.BuildMetadata, "originAnnotations")
 	if match && !keepOrigin && len(gen.kus.BuildMetadata) == 0 {
 		b, err := buildKus(snap, ks, gen, gen.kus, fs, rec, dir, in, split)
 		if err != nil {
@@ -564,7 +565,7 @@ func buildOrigins(snap *snapshot, ks *Kustomization, split, match bool) (*built,
 // buildKus writes kus as the kustomization of ks's folder and runs
 // kustomize on it.
 func buildKus(snap *snapshot, ks *Kustomization, gen *generatedKustomization, kus kustypes.Kustomization, fs *memFS, rec recordingFS, dir string, in *inputs, split bool) (*built, error) {
-	keepOrigin := contains(gen.kus.BuildMetadata, "originAnnotations")
+	keepOrigin := slices.Contains(gen.kus.BuildMetadata, "originAnnotations")
 	// Written as JSON, which kustomize reads as the YAML it is: the same
 	// fields for a fraction of the cost of writing YAML.
 	manifest, err := json.Marshal(kus)
@@ -868,19 +869,5 @@ func toAnyMap(m map[string]string) map[string]any {
 }
 
 func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return slices.Sorted(maps.Keys(m))
 }

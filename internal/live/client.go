@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -71,7 +72,7 @@ func (k Kind) GVK() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: k.GVR.Group, Version: k.GVR.Version, Kind: k.Kind}
 }
 
-func (k Kind) can(verb string) bool { return contains(k.Verbs, verb) }
+func (k Kind) can(verb string) bool { return slices.Contains(k.Verbs, verb) }
 
 // String is the kind the way kubectl names it: resource.group.
 func (k Kind) String() string {
@@ -272,13 +273,4 @@ func (c *Client) CheckNamespace(ctx context.Context, ns string) error {
 		return nil
 	}
 	return c.wrap(err, fmt.Sprintf("reading namespace %q", ns))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

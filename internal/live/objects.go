@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -222,7 +223,7 @@ func (c *Client) ScratchObjects(ctx context.Context, ns, app string) (del, kept 
 	kinds, _, _ := c.Kinds(ctx)
 	inAll := map[schema.GroupKind]bool{HTTPRouteKind: true, DNSEndpointKind: true, ChuteKind: true}
 	for _, k := range kinds {
-		if contains(k.Categories, "all") {
+		if slices.Contains(k.Categories, "all") {
 			inAll[k.GVK().GroupKind()] = true
 		}
 	}

@@ -268,7 +268,7 @@ func (r *registry) strictDecode(gvk k8sschema.GroupVersionKind, data []byte) []*
 	// The remaining fields may have unknown-field problems of their own.
 	if path != "" {
 		trimmed := deepCopyJSON(m)
-		if removePath(trimmed, splitPath(path)) {
+		if removePath(trimmed, SplitPath(path)) {
 			if rest, merr := json.Marshal(trimmed); merr == nil {
 				return append([]*FieldError{fe}, r.strictDecode(gvk, rest)...)
 			}
@@ -367,8 +367,9 @@ func (r *registry) isolate(gvk k8sschema.GroupVersionKind, root map[string]any, 
 	}
 }
 
-// splitPath splits "a.b[0].c" into ["a", "b", "[0]", "c"].
-func splitPath(p string) []string {
+// SplitPath splits a field path as decoding errors give it, "a.b[0].c",
+// into its segments: ["a", "b", "[0]", "c"].
+func SplitPath(p string) []string {
 	var out []string
 	for _, part := range strings.Split(p, ".") {
 		for part != "" {
@@ -500,7 +501,7 @@ func lineOf(root *kyaml.Node, path string) int {
 	if n.Kind == kyaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
-	return lineIn(n, splitPath(path))
+	return lineIn(n, SplitPath(path))
 }
 
 func lineIn(n *kyaml.Node, segs []string) int {

@@ -2,7 +2,8 @@ package livetest
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -225,7 +226,7 @@ func (m *model) deployment(id string, c map[string]any, count int) (*unstructure
 		}
 	}
 	for k := range pod {
-		if k != "labels" && k != "annotations" && !contains(podOptionKeys, k) {
+		if k != "labels" && k != "annotations" && !slices.Contains(podOptionKeys, k) {
 			return nil, fmt.Errorf("pod option %s is outside the model", k)
 		}
 	}
@@ -344,7 +345,7 @@ var containerKeys = []string{"image", "command", "args", "workingDir", "env", "e
 
 func (m *model) container(ctrl, id string, c map[string]any) (map[string]any, error) {
 	for k := range c {
-		if !contains(containerKeys, k) {
+		if !slices.Contains(containerKeys, k) {
 			return nil, fmt.Errorf("key %s is outside the model", k)
 		}
 	}
@@ -732,21 +733,7 @@ func (m *model) route(id string, r map[string]any, count int, svcs map[string]an
 }
 
 func keys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return slices.Sorted(maps.Keys(m))
 }
 
 // truthy is Go template truth, which the chart's `with` and `if` use.
