@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -83,6 +84,30 @@ func parseAll(files map[string][]byte) []Object {
 		}
 	}
 	return out
+}
+
+// decodeAll decodes the documents keep selects, on every core, so that
+// the serial passes over them find them decoded (a repository of
+// thousands of apps has thousands of ks.yaml files).
+func decodeAll(docs []Object, keep func(Object) bool) {
+	next := make(chan Object, 64)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range next {
+				d.Map()
+			}
+		}()
+	}
+	for _, d := range docs {
+		if keep(d) {
+			next <- d
+		}
+	}
+	close(next)
+	wg.Wait()
 }
 
 // SplitDocuments splits a YAML stream at its "---" lines, dropping

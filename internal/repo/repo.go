@@ -343,10 +343,14 @@ func (r *Repo) findRoots(docs []Object) error {
 		r.RootKustomizations = r.Config.Roots
 	}
 	// Candidates: Flux Kustomizations whose path holds namespace folders.
+	isFlux := func(d Object) bool {
+		return d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/")
+	}
+	decodeAll(docs, isFlux)
 	type cand struct{ file, dir string }
 	var cands []cand
 	for _, d := range docs {
-		if d.Kind != "Kustomization" || !strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+		if !isFlux(d) {
 			continue
 		}
 		p := d.Str("spec", "path")
