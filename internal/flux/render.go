@@ -548,7 +548,7 @@ func buildOrigins(snap *snapshot, ks *Kustomization, split, match bool) (*built,
 		if err != nil {
 			return nil, err
 		}
-		if origins, ok := matchOrigins(snap, in, b.resources); ok {
+		if origins, ok := matchOrigins(snap, in, b.resources, &gen.kus, gen.file); ok {
 			b.origins = origins
 			return b, nil
 		}
