@@ -2,7 +2,9 @@ package generator
 
 import (
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -171,6 +173,7 @@ func (rm *appRemoval) run() (*Changeset, error) {
 		rm.note("%s depends on the app; Flux holds it back until its dependsOn no longer names %s/%s", d, o.Namespace, o.Name)
 	}
 	rm.noteWhatGoes()
+	rm.noteAddressUsers(e.files)
 	if len(rm.ns.Apps) == 1 {
 		rm.note("namespace %s has no apps left; its namespace.yaml and kustomization.yaml stay, since the namespace may hold more than gen knows of: delete %s by hand if it is no longer needed", o.Namespace, rm.ns.Dir)
 	}
@@ -332,50 +335,7 @@ func dependsOnAny(o repo.Object, own string, targets []Ref) bool {
 // <release>-<service> names), or the app's name, in the namespaces its
 // objects land in. Names another app of the namespace owns are left out.
 func (rm *appRemoval) serviceMatcher() ServiceMatcher {
-	names := map[string]bool{rm.o.Name: true}
-	for _, o := range rm.objects {
-		switch {
-		case o.Kind == "Service" && o.APIVersion == "v1":
-			names[o.Name] = true
-		case o.Kind == "HelmRelease" && strings.HasPrefix(o.APIVersion, "helm.toolkit.fluxcd.io/"):
-			release := o.Str("spec", "releaseName")
-			if release == "" {
-				release = o.Name
-			}
-			names[release] = true
-			if svc, ok := o.Get("spec", "values", "service").(map[string]any); ok {
-				for id, v := range svc {
-					if _, isMap := v.(map[string]any); isMap {
-						names[release+"-"+id] = true
-					}
-				}
-			}
-		}
-	}
-	for other, a := range rm.ns.Apps {
-		if other == rm.o.Name {
-			continue
-		}
-		delete(names, other)
-		for _, o := range rm.r.ObjectsIn(a.Dir) {
-			if o.Kind == "Service" || o.Kind == "HelmRelease" {
-				delete(names, o.Name)
-			}
-		}
-	}
-	var list []string
-	for n := range names {
-		list = append(list, n)
-	}
-	sort.Strings(list)
-	namespaces := []string{rm.o.Namespace}
-	for _, o := range rm.r.Objects() {
-		if isFluxKustomization(o) && o.File == rm.app.KS {
-			if t := o.Str("spec", "targetNamespace"); t != "" && t != rm.o.Namespace {
-				namespaces = append(namespaces, t)
-			}
-		}
-	}
+	list, namespaces := rm.services()
 	var matchers []ServiceMatcher
 	for _, ns := range namespaces {
 		matchers = append(matchers, MatchServices(ns, list...))
@@ -387,6 +347,146 @@ func (rm *appRemoval) serviceMatcher() ServiceMatcher {
 			}
 		}
 		return false
+	}
+}
+
+// services returns the names of the Services that go with the app (see
+// serviceMatcher) and the namespaces they are in.
+func (rm *appRemoval) services() (names, namespaces []string) {
+	set := map[string]bool{rm.o.Name: true}
+	for _, o := range rm.objects {
+		switch {
+		case o.Kind == "Service" && o.APIVersion == "v1":
+			set[o.Name] = true
+		case o.Kind == "HelmRelease" && strings.HasPrefix(o.APIVersion, "helm.toolkit.fluxcd.io/"):
+			release := o.Str("spec", "releaseName")
+			if release == "" {
+				release = o.Name
+			}
+			set[release] = true
+			if svc, ok := o.Get("spec", "values", "service").(map[string]any); ok {
+				for id, v := range svc {
+					if _, isMap := v.(map[string]any); isMap {
+						set[release+"-"+id] = true
+					}
+				}
+			}
+		}
+	}
+	for other, a := range rm.ns.Apps {
+		if other == rm.o.Name {
+			continue
+		}
+		delete(set, other)
+		for _, o := range rm.r.ObjectsIn(a.Dir) {
+			if o.Kind == "Service" || o.Kind == "HelmRelease" {
+				delete(set, o.Name)
+			}
+		}
+	}
+	names = slices.Sorted(maps.Keys(set))
+	namespaces = []string{rm.o.Namespace}
+	for _, o := range rm.r.Objects() {
+		if isFluxKustomization(o) && o.File == rm.app.KS {
+			if t := o.Str("spec", "targetNamespace"); t != "" && t != rm.o.Namespace {
+				namespaces = append(namespaces, t)
+			}
+		}
+	}
+	return names, namespaces
+}
+
+// serviceAddresses returns the in-cluster Service addresses in text as
+// "<svc>.<ns>": every word of the form [<host>.]<svc>.<ns>.svc or
+// [<host>.]<svc>.<ns>.svc.cluster.local (a pod of a headless Service
+// reaches it through the Service's name too).
+func serviceAddresses(text string) []string {
+	var out []string
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.')
+	})
+	for _, w := range words {
+		w = strings.TrimSuffix(w, ".")
+		host, ok := strings.CutSuffix(w, ".svc.cluster.local")
+		if !ok {
+			if host, ok = strings.CutSuffix(w, ".svc"); !ok {
+				continue
+			}
+		}
+		labels := strings.Split(host, ".")
+		if len(labels) < 2 {
+			continue
+		}
+		svc, ns := labels[len(labels)-2], labels[len(labels)-1]
+		if len(validation.IsDNS1123Label(svc)) == 0 && len(validation.IsDNS1123Label(ns)) == 0 {
+			out = append(out, svc+"."+ns)
+		}
+	}
+	return out
+}
+
+// noteAddressUsers warns about documents outside the app's folder whose
+// values reach one of the app's Services by its DNS name (a database URL,
+// an upstream, a webhook): they lose it with the app. Files whose tunnel
+// rules for the app are taken out (edited) are skipped.
+func (rm *appRemoval) noteAddressUsers(edited map[string][]byte) {
+	names, namespaces := rm.services()
+	want := map[string]bool{}
+	for _, ns := range namespaces {
+		for _, n := range names {
+			want[strings.ToLower(n)+"."+strings.ToLower(ns)] = true
+		}
+	}
+	users := map[string][]string{}
+	var files []string
+	for _, o := range rm.r.Objects() {
+		if strings.HasPrefix(o.File, rm.dir+"/") || edited[o.File] != nil {
+			continue
+		}
+		var found []string
+		walkStrings(o.Map(), func(s string) {
+			if !strings.Contains(s, ".svc") {
+				return
+			}
+			for _, addr := range serviceAddresses(s) {
+				if want[addr] {
+					found = append(found, addr+".svc")
+				}
+			}
+		})
+		if len(found) == 0 {
+			continue
+		}
+		where := o.File
+		if o.Kind != "" && o.Name != "" {
+			where += " (" + o.Kind + " " + o.Name + ")"
+		}
+		if users[where] == nil {
+			files = append(files, where)
+		}
+		users[where] = append(users[where], found...)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		rm.note("WARNING: %s reaches the app at %s; it loses that Service with the app. Point it elsewhere, or keep the app",
+			f, strings.Join(uniqueStrings(users[f]), ", "))
+	}
+}
+
+// walkStrings calls fn on every string of a decoded document, keys
+// aside.
+func walkStrings(v any, fn func(string)) {
+	switch v := v.(type) {
+	case string:
+		fn(v)
+	case map[string]any:
+		for _, c := range v {
+			walkStrings(c, fn)
+		}
+	case []any:
+		for _, c := range v {
+			walkStrings(c, fn)
+		}
 	}
 }
 

@@ -441,3 +441,49 @@ func removalView(t *testing.T, files map[string][]byte, cs *generator.Changeset)
 	}
 	return []byte(b.String())
 }
+
+// TestRemoveAppWarnsAboutAddressUsers: documents elsewhere that reach one
+// of the app's Services by its DNS name are named in a warning; addresses
+// of another namespace, or outside the cluster, are not.
+func TestRemoveAppWarnsAboutAddressUsers(t *testing.T) {
+	r := loadExample(t)
+	added, err := generator.AddApp(r, generator.AddAppOptions{
+		Namespace: "default", Name: "db", Mode: generator.ModeRaw, Image: "docker.io/library/postgres:17.2", Port: 5432,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := overlay(r.Files, added)
+	with["kubernetes/apps/default/echo/app/db-client.yaml"] = []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db-client\ndata:\n" +
+		"  DATABASE_URL: postgres://echo@db.default.svc.cluster.local:5432/echo\n" +
+		"  REPLICAS: \"db-0.db.default.svc:5432,DB.DEFAULT.SVC.\"\n")
+	with["kubernetes/apps/default/whoami/app/elsewhere.yaml"] = []byte("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: elsewhere\ndata:\n" +
+		"  OTHER_NAMESPACE: http://db.media.svc.cluster.local\n  PUBLIC: https://db.default.example.org\n  LONGER: http://mydb.default.svc\n")
+	r2 := fromFiles(t, with)
+
+	cs, err := generator.RemoveApp(r2, generator.RemoveAppOptions{Namespace: "default", Name: "db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	for _, n := range cs.Notes {
+		if strings.Contains(n, "reaches the app at") {
+			warnings = append(warnings, n)
+		}
+	}
+	want := "WARNING: kubernetes/apps/default/echo/app/db-client.yaml (ConfigMap db-client) reaches the app at db.default.svc; it loses that Service with the app. Point it elsewhere, or keep the app"
+	if len(warnings) != 1 || warnings[0] != want {
+		t.Fatalf("address warnings %q, want [%q]", warnings, want)
+	}
+
+	// Removing the app that holds the reference warns about nothing.
+	cs, err = generator.RemoveApp(r2, generator.RemoveAppOptions{Namespace: "default", Name: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range cs.Notes {
+		if strings.Contains(n, "reaches the app at") {
+			t.Errorf("removing echo: %s", n)
+		}
+	}
+}

@@ -44,7 +44,9 @@ Once the change is pushed, Flux prunes the app's objects, and some of that
 cannot be brought back by adding the app again: PersistentVolumeClaims go, and
 with a Delete reclaim policy their data too; external-dns deletes the DNS
 records of the app's routes and DNSEndpoints; a Chute's tunnel and Access
-application go. The notes say which apply.`,
+application go. The notes say which apply, and warn about every document
+outside the app's folder whose values reach one of its Services by DNS name
+(<svc>.<ns>.svc or <svc>.<ns>.svc.cluster.local).`,
 		Example: `  # See what would go, and the notes on volumes and DNS records
   gen remove-app default/wiki --dry-run
 
