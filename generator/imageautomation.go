@@ -1,9 +1,13 @@
 package generator
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -378,17 +382,66 @@ func findFluxInstall(r *repo.Repo) fluxInstall {
 		if in.NoCrossNamespaceRefs != "" {
 			break
 		}
-		data := string(r.Files[f])
-		i := strings.Index(data, "--no-cross-namespace-refs")
-		if i < 0 {
-			continue
+		if setsNoCrossNamespaceRefs(f, r.Files[f]) {
+			in.NoCrossNamespaceRefs = f
 		}
-		if rest := data[i+len("--no-cross-namespace-refs"):]; strings.HasPrefix(rest, "=false") {
-			continue
-		}
-		in.NoCrossNamespaceRefs = f
 	}
 	return in
+}
+
+// noCrossNamespaceRefs is the controllers' lockdown flag.
+const noCrossNamespaceRefs = "--no-cross-namespace-refs"
+
+// setsNoCrossNamespaceRefs reports whether a YAML or JSON file passes the
+// lockdown flag (not "=false") in one of its values: a container argument,
+// a JSON patch adding one, or such a patch inline in a kustomization.
+// Comments, in the file or in a patch held in a string, do not count.
+func setsNoCrossNamespaceRefs(file string, data []byte) bool {
+	switch path.Ext(file) {
+	case ".yaml", ".yml", ".json":
+	default:
+		return false
+	}
+	if !bytes.Contains(data, []byte(noCrossNamespaceRefs)) {
+		return false
+	}
+	found := false
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for !found {
+		var doc any
+		if err := dec.Decode(&doc); err != nil {
+			if !errors.Is(err, io.EOF) {
+				// Unreadable as YAML: whatever reads it, the flag is
+				// there in the text.
+				return true
+			}
+			break
+		}
+		walkStrings(doc, func(s string) {
+			for _, line := range strings.Split(s, "\n") {
+				line = strings.TrimSpace(line)
+				if strings.HasPrefix(line, "#") {
+					continue
+				}
+				for rest := line; ; {
+					i := strings.Index(rest, noCrossNamespaceRefs)
+					if i < 0 {
+						break
+					}
+					rest = rest[i+len(noCrossNamespaceRefs):]
+					if v, ok := strings.CutPrefix(rest, "="); ok {
+						// A boolean flag takes its value after "=" only.
+						v, _, _ = strings.Cut(v, " ")
+						if on, err := strconv.ParseBool(strings.Trim(v, `"',]`)); err == nil && !on {
+							continue
+						}
+					}
+					found = true
+				}
+			}
+		})
+	}
+	return found
 }
 
 func sortedFiles(r *repo.Repo) []string {

@@ -368,6 +368,20 @@ func TestImageAutomationFluxInstall(t *testing.T) {
 		{name: "lockdown patch", instance: "      distribution:\n        version: 2.x",
 			extra: map[string]string{"kubernetes/flux/cluster/lockdown.yaml": "# patches for every controller\n- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --no-cross-namespace-refs=true\n"},
 			err:   "Flux runs with --no-cross-namespace-refs (kubernetes/flux/cluster/lockdown.yaml)"},
+		{name: "lockdown patch inline", instance: "      distribution:\n        version: 2.x",
+			extra: map[string]string{"kubernetes/flux/cluster/kustomization.yaml": "resources:\n  - ./ks.yaml\npatches:\n  - target: {kind: Deployment}\n    patch: |\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --no-cross-namespace-refs\n"},
+			err:   "Flux runs with --no-cross-namespace-refs (kubernetes/flux/cluster/kustomization.yaml)"},
+		// Turned off, commented out, or only written about: not locked down.
+		{name: "lockdown off", instance: "      distribution:\n        version: 2.x",
+			extra: map[string]string{"kubernetes/flux/cluster/lockdown.yaml": "- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --no-cross-namespace-refs=FALSE\n"},
+			note:  "set spec.values.instance.components in " + file},
+		{name: "lockdown in comments", instance: "      distribution:\n        version: 2.x",
+			extra: map[string]string{
+				"kubernetes/flux/cluster/lockdown.yaml":      "# - op: add\n#   value: --no-cross-namespace-refs=true\n- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: --log-level=debug\n",
+				"kubernetes/flux/cluster/kustomization.yaml": "resources:\n  - ./ks.yaml\npatches:\n  - target: {kind: Deployment}\n    patch: |\n      # - op: add\n      #   value: --no-cross-namespace-refs\n      - op: add\n        path: /spec/template/spec/containers/0/args/-\n        value: --concurrent=8\n",
+				"kubernetes/flux/README.md":                  "Multi-tenancy would add --no-cross-namespace-refs to every controller.\n",
+			},
+			note: "set spec.values.instance.components in " + file},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			files := map[string]string{file: fmt.Sprintf(fluxInstanceRelease, tc.instance)}
