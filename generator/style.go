@@ -115,7 +115,9 @@ func StyleOf(r *repo.Repo) Style {
 
 func isRoot(r *repo.Repo, file string) bool {
 	for _, f := range r.RootKustomizations {
-		if f == file {
+		// A root folder's own files are the installation's, as a root
+		// file is.
+		if f == file || path.Dir(file) == f {
 			return true
 		}
 	}

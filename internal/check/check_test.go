@@ -51,3 +51,55 @@ func TestAntonPasses(t *testing.T) {
 		t.Errorf("not built %d (want 4), summary %+v", notBuilt, rep.Summary)
 	}
 }
+
+// TestOperatorSyncFolderIsTheRoot: with the Flux Operator, the cluster
+// syncs a folder (the FluxInstance's spec.sync.path), and that folder may
+// hold more than the root Kustomization: here the ConfigMap whose variable
+// the root substitutes into its children's spec.path. The folder is then
+// the root, built as the operator's flux-system Kustomization, so the
+// variable is known and every app builds.
+func TestOperatorSyncFolderIsTheRoot(t *testing.T) {
+	files := example(t)
+	edits := []edit{
+		set("kubernetes/flux/cluster/cluster-info.yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: flux-system\ndata:\n  APPS_DIR: apps\n"),
+		replace("kubernetes/flux/cluster/ks.yaml", "  path: ./kubernetes/apps\n", "  path: ./kubernetes/apps\n  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-info\n"),
+		replace("kubernetes/apps/default/echo/ks.yaml", "path: ./kubernetes/apps/default/echo/app", "path: ./kubernetes/${APPS_DIR}/default/echo/app"),
+	}
+	for _, e := range edits {
+		e(t, files)
+	}
+	instance := "---\napiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n  namespace: flux-system\nspec:\n" +
+		"  distribution:\n    version: 2.x\n  sync:\n    kind: GitRepository\n    url: https://example.org/home-ops.git\n    ref: refs/heads/main\n    path: kubernetes/flux/cluster\n"
+
+	// Without the FluxInstance nothing says who applies cluster-info: the
+	// root file is the root, the variable is unknown, echo's path is not
+	// a folder.
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasRule(rep, RulePathNotFound) {
+		t.Fatalf("without the FluxInstance, no %s finding: %v", RulePathNotFound, rep.Findings)
+	}
+
+	files["bootstrap/flux-instance.yaml"] = []byte(instance)
+	rep, err = Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		t.Errorf("%s", f)
+	}
+	if rep.Summary.Built != 8 {
+		t.Errorf("built %d Kustomizations, want the example's 7 and flux-system", rep.Summary.Built)
+	}
+}
+
+func hasRule(rep *Report, rule string) bool {
+	for _, f := range rep.Findings {
+		if f.Rule == rule {
+			return true
+		}
+	}
+	return false
+}

@@ -114,7 +114,7 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 	}
 	fl := cmd.Flags()
 	f.repoFlags.register(fl)
-	fl.StringArrayVar(&f.Roots, "root", nil, "another file holding root Flux Kustomizations, besides the ones found (repeatable; default kubernetes/flux/cluster/ks.yaml)")
+	fl.StringArrayVar(&f.Roots, "root", nil, "another file holding root Flux Kustomizations, or a folder a Flux installation syncs as flux-system, besides the ones found (repeatable; default kubernetes/flux/cluster/ks.yaml)")
 	fl.StringSliceVar(&f.Disable, "disable", nil, "rule id not to report (repeatable, or comma-separated)")
 	fl.Var(&f.Output, "output", "what to print: text, json, github (workflow annotations) or markdown")
 	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")

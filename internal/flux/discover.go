@@ -11,9 +11,11 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -270,7 +272,15 @@ func readRoots(clean map[string][]byte, roots []string) ([]*Kustomization, error
 		}
 		data, ok := clean[p]
 		if !ok {
-			return nil, fmt.Errorf("reading root %q: file not found in the repository", p)
+			if !isFolder(clean, p) {
+				return nil, fmt.Errorf("reading root %q: file not found in the repository", p)
+			}
+			ks, err := newKustomization(syncKustomization(p), "", DefaultNamespace, nil)
+			if err != nil {
+				return nil, err
+			}
+			queue = append(queue, ks)
+			continue
 		}
 		objs, err := decodeDocuments(data)
 		if err != nil {
@@ -288,6 +298,36 @@ func readRoots(clean map[string][]byte, roots []string) ([]*Kustomization, error
 		}
 	}
 	return queue, nil
+}
+
+// isFolder reports whether p is a folder of the repository.
+func isFolder(clean map[string][]byte, p string) bool {
+	for f := range clean {
+		if strings.HasPrefix(f, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// syncKustomization is the Flux Kustomization a Flux installation creates
+// to sync the cluster from a folder of this repository (flux bootstrap's
+// gotk-sync.yaml, or the Flux Operator for a FluxInstance's spec.sync):
+// flux-system/flux-system, building the folder from the GitRepository
+// flux-system, pruning, nothing else set. A root given as a folder stands
+// for it.
+func syncKustomization(dir string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kustomizev1.GroupVersion.String(),
+		"kind":       kustomizev1.KustomizationKind,
+		"metadata":   map[string]any{"name": DefaultNamespace, "namespace": DefaultNamespace},
+		"spec": map[string]any{
+			"interval":  "10m",
+			"path":      "./" + dir,
+			"prune":     true,
+			"sourceRef": map[string]any{"kind": "GitRepository", "name": DefaultNamespace, "namespace": DefaultNamespace},
+		},
+	}}
 }
 
 // RenderError is a Kustomization that Discover could not render.

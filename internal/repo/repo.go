@@ -32,7 +32,9 @@ type Repo struct {
 	// Config is the parsed .gen.yaml (zero when absent).
 	Config Config
 
-	// RootKustomizations are the files holding the root Flux Kustomizations.
+	// RootKustomizations are the files holding the root Flux Kustomizations,
+	// or the folder a Flux Operator installation syncs when it applies more
+	// than those (see flux.Discover on folder roots).
 	RootKustomizations []string
 	// AppsDir is the folder the root Kustomization builds (kubernetes/apps).
 	AppsDir string
@@ -366,7 +368,8 @@ func (r *Repo) findRoots(docs []Object) error {
 		var keep []cand
 		for _, c := range cands {
 			for _, root := range r.Config.Roots {
-				if c.file == root {
+				// A folder root holds its root files.
+				if root = cleanRel(root); c.file == root || strings.HasPrefix(c.file, root+"/") {
 					keep = append(keep, c)
 				}
 			}
@@ -388,13 +391,69 @@ func (r *Repo) findRoots(docs []Object) error {
 	}
 	r.AppsDir = cands[0].dir
 	if len(r.RootKustomizations) == 0 {
+		syncs := fluxSyncPaths(docs)
 		for _, c := range cands {
-			if c.dir == r.AppsDir {
-				r.RootKustomizations = appendUnique(r.RootKustomizations, c.file)
+			if c.dir != r.AppsDir {
+				continue
 			}
+			root := c.file
+			if dir := path.Dir(c.file); syncs[dir] && appliesMore(docs, dir, c.file) {
+				root = dir
+			}
+			r.RootKustomizations = appendUnique(r.RootKustomizations, root)
 		}
 	}
 	return nil
+}
+
+// fluxSyncPaths returns the folders a Flux Operator installation syncs the
+// cluster from: spec.sync.path of a FluxInstance, or values.instance.sync.path
+// of a HelmRelease of the flux-instance chart, when the sync is from a
+// GitRepository (the repository itself).
+func fluxSyncPaths(docs []Object) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range docs {
+		if d.doc == nil || !bytes.Contains(d.doc.raw, []byte("sync:")) {
+			// Not decoded for nothing: every HelmRelease is looked at.
+			continue
+		}
+		var sync any
+		switch {
+		case d.Kind == "FluxInstance" && strings.HasPrefix(d.APIVersion, "fluxcd.controlplane.io/"):
+			sync = d.Get("spec", "sync")
+		case d.Kind == "HelmRelease" && strings.HasPrefix(d.APIVersion, "helm.toolkit.fluxcd.io/"):
+			sync = d.Get("spec", "values", "instance", "sync")
+		default:
+			continue
+		}
+		m, _ := sync.(map[string]any)
+		p, _ := m["path"].(string)
+		if kind, _ := m["kind"].(string); p == "" || (kind != "" && kind != "GitRepository") {
+			continue
+		}
+		if clean := cleanRel(p); clean != "" && clean != "." {
+			out[clean] = true
+		}
+	}
+	return out
+}
+
+// appliesMore reports whether the folder dir holds Kubernetes documents
+// besides the Flux Kustomizations of the root file root: then the
+// Kustomization that syncs dir (which Flux's installation makes, not the
+// repository) applies them too, e.g. a ConfigMap of variables the root's
+// postBuild.substituteFrom reads, and the folder is the true root.
+func appliesMore(docs []Object, dir, root string) bool {
+	for _, d := range docs {
+		if d.Kind == "" || !strings.HasPrefix(d.File, dir+"/") {
+			continue
+		}
+		if d.File == root && d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // hasNamespaceFolders reports whether dir has at least one child folder

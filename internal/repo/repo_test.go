@@ -150,3 +150,47 @@ func TestSplitAndScan(t *testing.T) {
 		t.Fatalf("objects = %v", names)
 	}
 }
+
+// TestSyncFolderRoot: a folder a Flux Operator installation syncs becomes
+// the root when it holds more than the root Kustomizations (the operator's
+// flux-system Kustomization applies all of it); when it holds only them,
+// the root file stays the root.
+func TestSyncFolderRoot(t *testing.T) {
+	base, err := repo.Load(testutil.ExampleRepo(t), repo.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	instance := "---\napiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n  namespace: flux-system\nspec:\n  sync:\n    kind: GitRepository\n    path: ./kubernetes/flux/cluster\n"
+	release := "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: flux-instance\n  namespace: flux-system\nspec:\n  values:\n    instance:\n      sync:\n        kind: GitRepository\n        path: kubernetes/flux/cluster\n"
+	ociSync := "---\napiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n  namespace: flux-system\nspec:\n  sync:\n    kind: OCIRepository\n    path: kubernetes/flux/cluster\n"
+	configMap := "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: flux-system\ndata:\n  A: b\n"
+	cases := []struct {
+		name  string
+		extra map[string]string
+		want  string
+	}{
+		{"no installation", map[string]string{"kubernetes/flux/cluster/cluster-info.yaml": configMap}, "kubernetes/flux/cluster/ks.yaml"},
+		{"FluxInstance, only the root in the folder", map[string]string{"bootstrap/instance.yaml": instance}, "kubernetes/flux/cluster/ks.yaml"},
+		{"FluxInstance, more in the folder", map[string]string{"bootstrap/instance.yaml": instance, "kubernetes/flux/cluster/cluster-info.yaml": configMap}, "kubernetes/flux/cluster"},
+		{"flux-instance chart", map[string]string{"bootstrap/release.yaml": release, "kubernetes/flux/cluster/cluster-info.yaml": configMap}, "kubernetes/flux/cluster"},
+		{"synced from an OCI artifact", map[string]string{"bootstrap/instance.yaml": ociSync, "kubernetes/flux/cluster/cluster-info.yaml": configMap}, "kubernetes/flux/cluster/ks.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string][]byte{}
+			for p, d := range base.Files {
+				files[p] = d
+			}
+			for p, d := range tc.extra {
+				files[p] = []byte(d)
+			}
+			r, err := repo.FromFiles(files, repo.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.RootKustomizations) != 1 || r.RootKustomizations[0] != tc.want {
+				t.Errorf("roots %v, want [%s]", r.RootKustomizations, tc.want)
+			}
+		})
+	}
+}
