@@ -625,10 +625,10 @@ func (c *checker) routes() {
 				wantSection = gw.https
 			}
 			switch {
-			case section == wantSection:
+			case section == wantSection, known && gw.secure[section]:
 			case section != "":
 				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
-					"%sparentRef to %s has sectionName %s; routes attach to the %s listener", rt.id, refName, section, wantSection), rt.ks, rt.o))
+					"%sparentRef to %s has sectionName %s, which is not an HTTPS listener of the gateway; routes attach to the %s listener", rt.id, refName, section, wantSection), rt.ks, rt.o))
 			case !known:
 				c.add(objFinding(newFinding(RuleParentRef, rt.o.Origin, at(field),
 					"%sparentRef to %s has no sectionName; routes attach to the %s listener", rt.id, refName, wantSection), rt.ks, rt.o))
@@ -740,6 +740,9 @@ type gatewayInfo struct {
 	namespace string
 	// https is the name of its HTTPS listener ("https" by convention).
 	https string
+	// secure holds the names of all its HTTPS listeners: a route may pick
+	// any of them (a second port, another certificate).
+	secure map[string]bool
 	// external is set for the gateway external-dns publishes: its target
 	// annotation names external.<domain>, or it is called envoy-external.
 	external bool
@@ -791,8 +794,14 @@ func (c *checker) gateways() map[string]gatewayInfo {
 			m, _ := l.(map[string]any)
 			name, _ := m["name"].(string)
 			proto, _ := m["protocol"].(string)
-			if proto == "HTTPS" && (g.https == "" || name == "https") {
-				g.https = name
+			if proto == "HTTPS" {
+				if g.https == "" || name == "https" {
+					g.https = name
+				}
+				if g.secure == nil {
+					g.secure = map[string]bool{}
+				}
+				g.secure[name] = true
 			}
 			// HTTPRoutes attach to HTTP and HTTPS listeners only.
 			if proto == "HTTP" {

@@ -124,7 +124,7 @@ var Rules = map[string]Rule{
 		"annotate the route with external-dns.alpha.kubernetes.io/controller: none"},
 	RuleRouteTarget: {RuleRouteTarget, SeverityWarning, "an HTTPRoute carries external-dns.alpha.kubernetes.io/target, which external-dns ignores on routes",
 		"remove the annotation; the gateway's target annotation decides the record"},
-	RuleParentRef: {RuleParentRef, SeverityError, "a route's parentRef to a gateway lacks the gateway's namespace or sectionName: https",
+	RuleParentRef: {RuleParentRef, SeverityError, "a route's parentRef to a gateway lacks the gateway's namespace or sectionName: https (or another HTTPS listener of it)",
 		"write parentRefs: [{name: <gateway>, namespace: <its namespace>, sectionName: https}]"},
 
 	// Safety on untrusted pull requests.

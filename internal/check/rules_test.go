@@ -392,6 +392,14 @@ func TestNotFindings(t *testing.T) {
 		// sectionName: the plain-HTTP listener admits only its own
 		// namespace, so the route attaches to HTTPS alone.
 		"no sectionName": {replace(whoamiRoute, "      sectionName: https\n", "")},
+		// Another HTTPS listener of the gateway (a second port) is as good
+		// a place to attach as the one called https.
+		"second HTTPS listener": {
+			replace("kubernetes/apps/network/envoy-gateway/app/envoy.yaml", "    - name: https\n      protocol: HTTPS\n      port: 443\n",
+				"    - name: mcp\n      protocol: HTTPS\n      port: 8090\n      allowedRoutes:\n        namespaces:\n          from: All\n      tls:\n        mode: Terminate\n        certificateRefs:\n          - kind: Secret\n            name: mcp-tls\n"+
+					"    - name: https\n      protocol: HTTPS\n      port: 443\n"),
+			replace(whoamiRoute, "      sectionName: https\n", "      sectionName: mcp\n"),
+		},
 		// A custom resource that follows its definition.
 		"custom resource": {
 			set("kubernetes/apps/default/whoami/app/crd.yaml", widgetCRD),
