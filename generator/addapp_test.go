@@ -12,6 +12,7 @@ import (
 	"github.com/gen-gitops/gen/internal/secrets"
 	"github.com/gen-gitops/gen/internal/sops"
 	"github.com/gen-gitops/gen/internal/testutil"
+	"github.com/gen-gitops/gen/internal/validate"
 )
 
 // exampleDomains are the values the example repository's cluster-secrets
@@ -227,5 +228,42 @@ func TestAddAppIsIdempotent(t *testing.T) {
 	}
 	if got := forced.Paths(); len(got) != 1 || !strings.HasSuffix(got[0], "deployment.yaml") {
 		t.Fatalf("--force should rewrite only the deployment, got %v", got)
+	}
+}
+
+// TestAddAppWithSyncFolderVariables: the Flux Operator syncs a folder that
+// holds, beside the root Kustomization, the ConfigMap whose variable the
+// root substitutes into its children's spec.path. add-app's validation
+// renders that folder first and knows the variable, as Flux does.
+func TestAddAppWithSyncFolderVariables(t *testing.T) {
+	base := loadExample(t)
+	files := map[string]string{
+		"bootstrap/flux-instance.yaml": "---\napiVersion: fluxcd.controlplane.io/v1\nkind: FluxInstance\nmetadata:\n  name: flux\n  namespace: flux-system\nspec:\n" +
+			"  distribution:\n    version: 2.x\n  sync:\n    kind: GitRepository\n    url: https://example.org/home-ops.git\n    ref: refs/heads/main\n    path: kubernetes/flux/cluster\n",
+		"kubernetes/flux/cluster/cluster-info.yaml": "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-info\n  namespace: flux-system\ndata:\n  APPS_DIR: apps\n",
+		// Every child gets the variable through the root's patch, the new
+		// app's too.
+		"kubernetes/flux/cluster/ks.yaml": strings.Replace(strings.Replace(string(base.Files["kubernetes/flux/cluster/ks.yaml"]),
+			"  path: ./kubernetes/apps\n", "  path: ./kubernetes/apps\n  postBuild:\n    substituteFrom:\n      - kind: ConfigMap\n        name: cluster-info\n", 1),
+			"          deletionPolicy: WaitForTermination\n          patches:\n", "          deletionPolicy: WaitForTermination\n          postBuild:\n            substitute:\n              APPS_DIR: ${APPS_DIR}\n          patches:\n", 1),
+		"kubernetes/apps/default/whoami/ks.yaml": strings.Replace(string(base.Files["kubernetes/apps/default/whoami/ks.yaml"]),
+			"path: ./kubernetes/apps/default/whoami/app", "path: ./kubernetes/${APPS_DIR}/default/whoami/app", 1),
+	}
+	if files["kubernetes/apps/default/whoami/ks.yaml"] == string(base.Files["kubernetes/apps/default/whoami/ks.yaml"]) ||
+		!strings.Contains(files["kubernetes/flux/cluster/ks.yaml"], "APPS_DIR: ${APPS_DIR}") {
+		t.Fatal("the repository was not edited")
+	}
+	r := exampleWith(t, files)
+	if len(r.RootKustomizations) != 1 || r.RootKustomizations[0] != "kubernetes/flux/cluster" {
+		t.Fatalf("roots %v, want the sync folder", r.RootKustomizations)
+	}
+	cs, err := generator.AddApp(r, generator.AddAppOptions{
+		Namespace: "default", Name: "hello", Mode: generator.ModeRaw, Image: "ghcr.io/traefik/whoami:v1.11.0", Port: 80,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Changeset(r, cs); err != nil {
+		t.Fatalf("the change does not validate: %v", err)
 	}
 }

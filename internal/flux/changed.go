@@ -28,6 +28,13 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 	if err != nil {
 		return nil, nil, err
 	}
+	// The ConfigMaps and Secrets of each render are variable sources for
+	// the renders below it, as in a whole walk (a root folder's ConfigMap
+	// of cluster variables, say).
+	d := &discovery{sources: map[string]*varSource{}, builds: map[*Kustomization]*cacheEntry{}, partial: true}
+	for _, ks := range queue {
+		ks.disc = d
+	}
 	own := SourceRef{Kind: "GitRepository", Name: "flux-system", Namespace: DefaultNamespace}
 	for _, ks := range queue {
 		if ks.SourceRef.Kind == "GitRepository" {
@@ -72,6 +79,7 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 			continue
 		}
 		rendered = append(rendered, r)
+		d.record(r)
 		for _, o := range r.Objects {
 			if !isFluxKustomization(o.Unstructured) {
 				continue
@@ -81,6 +89,7 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 				errs = append(errs, &RenderError{Kustomization: ks, Err: err})
 				continue
 			}
+			child.disc = d
 			queue = append(queue, child)
 		}
 	}

@@ -398,6 +398,10 @@ type discovery struct {
 	// builds holds each Kustomization's kustomize build, so that rendering
 	// it again from the same snapshot does not build again.
 	builds map[*Kustomization]*cacheEntry
+	// partial is set when only part of the tree is rendered
+	// (RenderChanged): a source not seen may be rendered elsewhere, so it
+	// is not reported missing.
+	partial bool
 }
 
 // cacheEntry is a build and what it depended on.

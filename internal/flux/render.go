@@ -849,7 +849,7 @@ func resolveVars(ks *Kustomization, postBuild bool, opts RenderOptions, out *Ren
 	for k, v := range ks.Substitute {
 		vars[k] = strings.ReplaceAll(v, "\n", "")
 	}
-	if ks.disc != nil && len(missing) > 0 && len(opts.Vars) == 0 && len(opts.Names) == 0 {
+	if ks.disc != nil && !ks.disc.partial && len(missing) > 0 && len(opts.Vars) == 0 && len(opts.Names) == 0 {
 		for _, ref := range missing {
 			out.Findings = append(out.Findings, Finding{
 				Severity: SeverityWarning, Code: FindingMissingSource, Source: ref.Name, Kustomization: ks.ID(), File: ks.SourceFile,
