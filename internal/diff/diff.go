@@ -26,6 +26,7 @@ import (
 
 	"github.com/gen-gitops/gen/internal/check"
 	"github.com/gen-gitops/gen/internal/flux"
+	genrepo "github.com/gen-gitops/gen/internal/repo"
 )
 
 // Options adjust a comparison.
@@ -155,7 +156,7 @@ func Compare(base, head *check.Snapshot, opts Options) (*Result, error) {
 
 	roots := opts.Roots
 	if len(roots) == 0 {
-		roots = configuredRoots(headFiles)
+		roots = headRoots(headFiles)
 	}
 	ro := flux.RenderOptions{Vars: opts.Domains, HideSecretValues: true}
 	w := &walk{
@@ -185,6 +186,23 @@ func configuredRoots(files flux.Files) []string {
 		}
 	}
 	return []string{flux.DefaultRoot}
+}
+
+// headRoots is configuredRoots for the head revision read whole: when
+// neither .gen.yaml names roots nor the default root exists, the roots are
+// the ones the repository model finds (a root file elsewhere, or a Flux
+// Operator's sync folder), as gen check finds them. Only such a repository
+// pays for the model; the narrowed reading of a change never happens
+// without the default or configured root files.
+func headRoots(files flux.Files) []string {
+	roots := configuredRoots(files)
+	if _, ok := files[flux.DefaultRoot]; ok || len(roots) != 1 || roots[0] != flux.DefaultRoot {
+		return roots
+	}
+	if model, err := genrepo.FromFiles(files, genrepo.LoadOptions{}); err == nil && len(model.RootKustomizations) > 0 {
+		return model.RootKustomizations
+	}
+	return roots
 }
 
 // changedPaths lists the paths whose content differs, sorted.

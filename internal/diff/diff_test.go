@@ -516,3 +516,33 @@ func TestCompareRevisionsNarrowed(t *testing.T) {
 		})
 	}
 }
+
+// TestRootsFromTheModel: without .gen.yaml and without the default root
+// file, the roots are the ones the repository model finds, as gen check
+// finds them: here a root file kept under kubernetes/clusters/main.
+func TestRootsFromTheModel(t *testing.T) {
+	src := testutil.CopyTree(t, testutil.ExampleRepo(t))
+	root, err := os.ReadFile(filepath.Join(src, "kubernetes", "flux", "cluster", "ks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(src, "kubernetes", "flux")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(src, "kubernetes", "clusters", "main"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "kubernetes", "clusters", "main", "apps.yaml"), root, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newGitRepo(t, src)
+	r.edit(whoamiDep, "whoami:v1.11.0", "whoami:v1.12.0")
+	r.commit("bump")
+	res := r.compare("HEAD~1", "HEAD")
+	for _, f := range res.Findings {
+		t.Errorf("finding: %s", f)
+	}
+	if o := objectsByID(res)["default/whoami Deployment default/whoami"]; o == nil || o.Change != Changed {
+		t.Fatalf("the Deployment's change was not found: %+v", res.Kustomizations)
+	}
+}
