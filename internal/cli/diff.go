@@ -93,7 +93,7 @@ points at the full diff (--full FILE writes it).`,
 	f.repoFlags.register(fl)
 	fl.StringVar(&f.Base, "base", "", "the revision to compare with: a branch, tag or commit")
 	fl.StringVar(&f.Head, "head", worktree, "the revision to compare, or worktree for the files on disk")
-	fl.StringArrayVar(&f.Roots, "root", nil, "file holding root Flux Kustomizations, or a folder a Flux installation syncs as flux-system (repeatable; default kubernetes/flux/cluster/ks.yaml)")
+	fl.StringArrayVar(&f.Roots, "root", nil, "file holding root Flux Kustomizations, or a folder a Flux installation syncs as flux-system (repeatable; default: .gen.yaml's roots, else kubernetes/flux/cluster/ks.yaml, else the roots gen check finds)")
 	fl.Var(&f.Output, "output", "what to print: text, markdown (a pull request comment) or json")
 	fl.IntVar(&f.Budget, "budget", diff.DefaultBudget, "with --output markdown: the most characters the comment takes")
 	fl.StringVar(&f.Full, "full", "", "also write the whole diff, as text, to this file (for a job artifact)")

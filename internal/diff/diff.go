@@ -32,7 +32,8 @@ import (
 // Options adjust a comparison.
 type Options struct {
 	// Roots are the files holding the root Flux Kustomizations (default:
-	// .gen.yaml's roots, else kubernetes/flux/cluster/ks.yaml).
+	// .gen.yaml's roots, else kubernetes/flux/cluster/ks.yaml, else the
+	// roots the repository model finds; see headRoots).
 	Roots []string
 	// Limits bound the work on hostile content; zero means
 	// check.DefaultLimits.
