@@ -189,11 +189,6 @@ func (rm *appRemoval) note(format string, args ...any) {
 	rm.notes = append(rm.notes, fmt.Sprintf(format, args...))
 }
 
-// isFluxKustomization reports whether a document is a Flux Kustomization.
-func isFluxKustomization(o repo.Object) bool {
-	return o.Kind == "Kustomization" && strings.HasPrefix(o.APIVersion, "kustomize.toolkit.fluxcd.io/")
-}
-
 // dependents lists the Flux Kustomizations outside the app's folder whose
 // dependsOn names one of the app's. A Kustomization's namespace is the one
 // its namespace kustomization sets (kustomize overrides metadata.namespace
@@ -223,14 +218,14 @@ func (rm *appRemoval) dependents() []Dependent {
 	}
 	var targets []Ref
 	for _, o := range r.Objects() {
-		if isFluxKustomization(o) && o.File == rm.app.KS {
+		if o.IsFluxKustomization() && o.File == rm.app.KS {
 			targets = append(targets, Ref{Namespace: nsOf(o), Name: o.Name})
 		}
 	}
 	var out []Dependent
 	seen := map[Dependent]bool{}
 	for _, o := range r.Objects() {
-		if !isFluxKustomization(o) || strings.HasPrefix(o.File, rm.dir+"/") {
+		if !o.IsFluxKustomization() || strings.HasPrefix(o.File, rm.dir+"/") {
 			continue
 		}
 		own := nsOf(o)
@@ -387,7 +382,7 @@ func (rm *appRemoval) services() (names, namespaces []string) {
 	names = slices.Sorted(maps.Keys(set))
 	namespaces = []string{rm.o.Namespace}
 	for _, o := range rm.r.Objects() {
-		if isFluxKustomization(o) && o.File == rm.app.KS {
+		if o.IsFluxKustomization() && o.File == rm.app.KS {
 			if t := o.Str("spec", "targetNamespace"); t != "" && t != rm.o.Namespace {
 				namespaces = append(namespaces, t)
 			}
@@ -519,7 +514,7 @@ func (rm *appRemoval) removeTunnelRules(e *domainEdit) error {
 func (rm *appRemoval) noteWhatGoes() {
 	pruned := true
 	for _, o := range rm.r.Objects() {
-		if isFluxKustomization(o) && o.File == rm.app.KS {
+		if o.IsFluxKustomization() && o.File == rm.app.KS {
 			if p, ok := o.Get("spec", "prune").(bool); ok && !p {
 				pruned = false
 			}

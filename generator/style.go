@@ -55,7 +55,7 @@ func StyleOf(r *repo.Repo) Style {
 	versions := map[string]int{}
 	for _, o := range r.Objects() {
 		switch {
-		case o.Kind == "Kustomization" && strings.HasPrefix(o.APIVersion, "kustomize.toolkit.fluxcd.io/") && path.Base(o.File) == "ks.yaml" && strings.HasPrefix(o.File, r.AppsDir+"/"):
+		case o.IsFluxKustomization() && path.Base(o.File) == "ks.yaml" && strings.HasPrefix(o.File, r.AppsDir+"/"):
 			ksTotal++
 			ksNamespaces[o.Str("metadata", "namespace")]++
 			if k, n := o.Str("spec", "sourceRef", "kind"), o.Str("spec", "sourceRef", "name"); k != "" && n != "" && isRoot(r, o.File) {

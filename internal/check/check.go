@@ -160,21 +160,10 @@ func (c *checker) ksFinding(rule string, ks *flux.Kustomization, field, format s
 	return f
 }
 
-// isFolder reports whether p is a folder of the repository (a root given
-// as a folder is the Kustomization a Flux installation syncs it with).
-func (c *checker) isFolder(p string) bool {
-	for f := range c.files {
-		if strings.HasPrefix(f, p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *checker) render(roots []string) {
 	for _, r := range roots {
 		clean := strings.TrimPrefix(path.Clean(r), "./")
-		if _, ok := c.files[clean]; !ok && !c.isFolder(clean) {
+		if _, ok := c.files[clean]; !ok && !flux.IsFolder(c.files, clean) {
 			c.add(newFinding(RuleRoot, r, 0, "root file %q not found in the repository; nothing was rendered", r))
 			return
 		}

@@ -272,7 +272,7 @@ func readRoots(clean map[string][]byte, roots []string) ([]*Kustomization, error
 		}
 		data, ok := clean[p]
 		if !ok {
-			if !isFolder(clean, p) {
+			if !IsFolder(clean, p) {
 				return nil, fmt.Errorf("reading root %q: file not found in the repository", p)
 			}
 			ks, err := newKustomization(syncKustomization(p), "", DefaultNamespace, nil)
@@ -300,9 +300,10 @@ func readRoots(clean map[string][]byte, roots []string) ([]*Kustomization, error
 	return queue, nil
 }
 
-// isFolder reports whether p is a folder of the repository.
-func isFolder(clean map[string][]byte, p string) bool {
-	for f := range clean {
+// IsFolder reports whether the repository-relative path p is a folder of
+// files, which a root may name (see syncKustomization).
+func IsFolder(files Files, p string) bool {
+	for f := range files {
 		if strings.HasPrefix(f, p+"/") {
 			return true
 		}

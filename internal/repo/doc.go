@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"go.yaml.in/yaml/v3"
@@ -31,6 +32,12 @@ type lazyDoc struct {
 	raw  []byte
 	once sync.Once
 	obj  map[string]any
+}
+
+// IsFluxKustomization reports whether the document is a Flux
+// Kustomization (kustomize.toolkit.fluxcd.io), not a kustomize one.
+func (d Object) IsFluxKustomization() bool {
+	return d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/")
 }
 
 // Map returns the whole document, decoded (nil when it does not parse).

@@ -345,14 +345,11 @@ func (r *Repo) findRoots(docs []Object) error {
 		r.RootKustomizations = r.Config.Roots
 	}
 	// Candidates: Flux Kustomizations whose path holds namespace folders.
-	isFlux := func(d Object) bool {
-		return d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/")
-	}
-	decodeAll(docs, isFlux)
+	decodeAll(docs, Object.IsFluxKustomization)
 	type cand struct{ file, dir string }
 	var cands []cand
 	for _, d := range docs {
-		if !isFlux(d) {
+		if !d.IsFluxKustomization() {
 			continue
 		}
 		p := d.Str("spec", "path")
@@ -448,7 +445,7 @@ func appliesMore(docs []Object, dir, root string) bool {
 		if d.Kind == "" || !strings.HasPrefix(d.File, dir+"/") {
 			continue
 		}
-		if d.File == root && d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+		if d.File == root && d.IsFluxKustomization() {
 			continue
 		}
 		return true
@@ -552,7 +549,7 @@ func (r *Repo) findNamespaces(docs []Object) {
 	for _, ns := range r.Namespaces {
 		for _, app := range ns.Apps {
 			for _, d := range byFile[app.KS] {
-				if d.Kind == "Kustomization" && strings.HasPrefix(d.APIVersion, "kustomize.toolkit.fluxcd.io/") {
+				if d.IsFluxKustomization() {
 					app.Kustomizations = append(app.Kustomizations, d.Name)
 				}
 			}
