@@ -1,7 +1,9 @@
 # gen's build, test and benchmark entry points. `make test` is what CI runs.
 SHELL := /bin/bash
 GO ?= go
-export GOTOOLCHAIN := local
+# The Go release gen builds with is go.mod's toolchain line; the go command
+# fetches it from the module proxy once (a machine's own Go may be older).
+export GOTOOLCHAIN := $(shell awk '/^toolchain /{print $$2}' go.mod)
 TOOLS_BIN := $(shell scripts/tools.sh bindir)
 export PATH := $(TOOLS_BIN):$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

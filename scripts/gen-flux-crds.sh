@@ -12,6 +12,9 @@
 #   scripts/gen-flux-crds.sh
 set -euo pipefail
 
+# Every go command here uses the Go release named by go.mod's toolchain line.
+export GOTOOLCHAIN="$(awk '/^toolchain /{print $2}' "$(dirname "${BASH_SOURCE[0]}")/../go.mod")"
+
 CONTROLLER_TOOLS_VERSION=v0.23.0
 
 # The API modules whose CRDs are generated; their versions come from go.mod.
@@ -24,7 +27,6 @@ MODULES=(
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT="$ROOT/internal/live/livetest/crds/flux"
-export GOTOOLCHAIN=local
 
 tmp=$(mktemp -d)
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT

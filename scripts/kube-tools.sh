@@ -9,6 +9,9 @@
 #   scripts/kube-tools.sh assets   print the assets folder
 set -euo pipefail
 
+# Every go command here uses the Go release named by go.mod's toolchain line.
+export GOTOOLCHAIN="$(awk '/^toolchain /{print $2}' "$(dirname "${BASH_SOURCE[0]}")/../go.mod")"
+
 KUBE_VERSION=v1.37.2
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,8 +29,7 @@ build() {
 	fi
 	log "building $name $KUBE_VERSION into $ASSETS (first run only)"
 	local start=$SECONDS tmp="$ASSETS/.$name.$$.tmp"
-	(cd "$ROOT/tools/kube" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
-		go build -trimpath -ldflags '-s -w' -o "$tmp" "$pkg")
+	(cd "$ROOT/tools/kube" && GOFLAGS=-mod=mod go build -trimpath -ldflags '-s -w' -o "$tmp" "$pkg")
 	mv "$tmp" "$ASSETS/$name"
 	log "built $name in $((SECONDS - start))s"
 }

@@ -8,6 +8,9 @@
 #   scripts/tools.sh bindir     print the folder to put on PATH
 set -euo pipefail
 
+# Every go command here uses the Go release named by go.mod's toolchain line.
+export GOTOOLCHAIN="$(awk '/^toolchain /{print $2}' "$(dirname "${BASH_SOURCE[0]}")/../go.mod")"
+
 SOPS_VERSION=v3.13.3
 KUSTOMIZE_VERSION=v5.8.2
 
@@ -25,7 +28,7 @@ go_tool() {
 	if [ ! -x "$dir/$name" ]; then
 		log "building $name $version (first run only)"
 		mkdir -p "$dir"
-		GOBIN="$dir" GOFLAGS=-mod=mod GOTOOLCHAIN=local go install "$pkg@$version"
+		GOBIN="$dir" GOFLAGS=-mod=mod go install "$pkg@$version"
 	fi
 	ln -sf "$dir/$name" "$BIN/$name"
 }
