@@ -52,6 +52,12 @@ type Server struct {
 	seen     []string
 }
 
+// Port is the server's port.
+func (s *Server) Port() string {
+	_, port, _ := strings.Cut(s.Host, ":")
+	return port
+}
+
 // Requests is how many requests reached the server.
 func (s *Server) Requests() int64 { return s.requests.Load() }
 

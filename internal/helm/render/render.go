@@ -25,10 +25,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	fluxchartutil "github.com/fluxcd/pkg/chartutil"
 	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
 	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
@@ -37,6 +39,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/gen-gitops/gen/internal/helm/schema"
 )
@@ -67,8 +70,16 @@ type Chart struct {
 	// other sources.
 	OCIRevision string `json:"ociRevision,omitempty"`
 	// Values, when set, replaces the chart's values.yaml: what
-	// source-controller packages when a HelmChart lists valuesFiles.
+	// source-controller packages when a HelmChart lists valuesFiles of a
+	// chart in git (read from the repository's root).
 	Values []byte `json:"values,omitempty"`
+	// ValuesFiles, for a packaged chart, are files of the chart merged in
+	// order into its values, replacing values.yaml (which counts only
+	// when listed), as source-controller does for a HelmChart's
+	// valuesFiles.
+	ValuesFiles []string `json:"valuesFiles,omitempty"`
+	// IgnoreMissingValuesFiles skips listed files the chart lacks.
+	IgnoreMissingValuesFiles bool `json:"ignoreMissingValuesFiles,omitempty"`
 }
 
 // Request is one render.
@@ -307,12 +318,51 @@ func loadChart(c Chart) (*chart.Chart, error) {
 			}
 		}
 	}
+	if len(c.ValuesFiles) > 0 {
+		merged, err := mergeValuesFiles(ch, c.ValuesFiles, c.IgnoreMissingValuesFiles)
+		if err != nil {
+			return nil, &Error{Stage: StageChart, Msg: err.Error()}
+		}
+		ch.Values = merged
+	}
 	if c.OCIRevision != "" {
 		if err := addRevisionDigest(ch, c.OCIRevision); err != nil {
 			return nil, &Error{Stage: StageChart, Msg: err.Error()}
 		}
 	}
 	return ch, nil
+}
+
+// mergeValuesFiles merges a packaged chart's values files as
+// source-controller does when it builds a HelmChart with valuesFiles.
+func mergeValuesFiles(ch *chart.Chart, paths []string, ignoreMissing bool) (map[string]any, error) {
+	merged := map[string]any{}
+	for _, p := range paths {
+		clean := path.Clean(p)
+		if clean == chartutil.ValuesfileName {
+			merged = fluxchartutil.MergeMaps(merged, ch.Values)
+			continue
+		}
+		var data []byte
+		for _, f := range ch.Files {
+			if f.Name == clean {
+				data = f.Data
+				break
+			}
+		}
+		if data == nil {
+			if ignoreMissing {
+				continue
+			}
+			return nil, fmt.Errorf("no values file found at path '%s'", p)
+		}
+		vals := map[string]any{}
+		if err := yaml.Unmarshal(data, &vals); err != nil {
+			return nil, fmt.Errorf("unmarshaling values from '%s' failed: %w", p, err)
+		}
+		merged = fluxchartutil.MergeMaps(merged, vals)
+	}
+	return merged, nil
 }
 
 // addRevisionDigest gives the chart's version the digest of the OCI
