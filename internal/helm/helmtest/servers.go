@@ -213,7 +213,9 @@ func (c *ChartRepo) Add(t testing.TB, archive []byte) {
 	sum := sha256.Sum256(archive)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.index.MustAdd(meta, file, c.URL, hex.EncodeToString(sum[:])); err != nil {
+	// An empty base URL lists the archive by a URL relative to the
+	// repository's, which clients resolve against it.
+	if err := c.index.MustAdd(meta, file, "", hex.EncodeToString(sum[:])); err != nil {
 		t.Fatal(err)
 	}
 	c.index.SortEntries()
