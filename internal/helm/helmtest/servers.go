@@ -77,6 +77,9 @@ func (s *Server) RequireBasicAuth(user, password string) {
 	s.user, s.password = user, password
 }
 
+// StartServer serves h on loopback, counting requests.
+func StartServer(t testing.TB, h http.Handler) *Server { return newServer(t, h) }
+
 func newServer(t testing.TB, h http.Handler) *Server {
 	s := &Server{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
