@@ -84,7 +84,7 @@ func (w *world) engine(t *testing.T, o runOptions) *Engine {
 	return e
 }
 
-func decode[T any](t *testing.T, doc string) *T {
+func decode[T any](t testing.TB, doc string) *T {
 	t.Helper()
 	var v T
 	if err := yaml.UnmarshalStrict([]byte(doc), &v); err != nil {
@@ -95,7 +95,7 @@ func decode[T any](t *testing.T, doc string) *T {
 
 // appInput is a HelmRelease of AppChart from an OCIRepository on reg, with
 // part of its values in a ConfigMap, as a repository would hold it.
-func appInput(t *testing.T, ociURL, tag, hostname string) Input {
+func appInput(t testing.TB, ociURL, tag, hostname string) Input {
 	t.Helper()
 	repo := decode[sourcev1.OCIRepository](t, fmt.Sprintf(`
 apiVersion: source.toolkit.fluxcd.io/v1

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/gen-gitops/gen/internal/helm/chartcache"
 	"github.com/gen-gitops/gen/internal/helm/helmtest"
 )
@@ -420,5 +423,38 @@ func TestServerThatNeverAnswers(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the request outlived its time budget by far")
+	}
+}
+
+func TestCredentialsFromSecrets(t *testing.T) {
+	creds := NewCredentials()
+	dockerConfig := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "pull", Namespace: "flux-system"},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths": {
+  "ghcr.io": {"username": "me", "password": "ghcr-token"},
+  "quay.io": {"username": "me", "password": "quay-token"}}}`)},
+	}
+	if err := creds.AddSecret("ghcr.io", dockerConfig); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := creds.lookup("quay.io"); ok {
+		t.Error("a dockerconfigjson entry for another host was filed")
+	}
+	if c, ok := creds.lookup("ghcr.io:443"); !ok || c.Password != "ghcr-token" {
+		t.Errorf("ghcr.io: %+v %v", c, ok)
+	}
+	if err := creds.AddSecret("registry.example.org", dockerConfig); err == nil {
+		t.Error("a secret without an entry for the host was accepted")
+	}
+	basic := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: "flux-system"},
+		StringData: map[string]string{"username": "u", "password": "p"},
+	}
+	if err := creds.AddSecret("https://charts.example.org/stable", basic); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := creds.lookup("charts.example.org"); !ok || c.Username != "u" {
+		t.Errorf("basic auth: %+v %v", c, ok)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/gen-gitops/gen/internal/helm/helmtest"
 	"github.com/gen-gitops/gen/internal/helm/schema"
+	"github.com/gen-gitops/gen/internal/testutil"
 )
 
 func release(name, namespace string) *helmv2.HelmRelease {
@@ -476,5 +480,21 @@ func TestRenderValuesFromHelmReleaseJSON(t *testing.T) {
 	}
 	if got := objects(t, res.Manifest)[0].Data["replicas"]; got != "3" {
 		t.Errorf("replicas = %q", got)
+	}
+}
+
+// TestDefaultKubeVersionIsGens keeps the default in step with the
+// Kubernetes release gen is built with.
+func TestDefaultKubeVersionIsGens(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(t), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*k8s\.io/api v0\.(\d+)\.(\d+)`).FindStringSubmatch(string(data))
+	if m == nil {
+		t.Fatal("k8s.io/api not in go.mod")
+	}
+	if want := "v1." + m[1] + "." + m[2]; DefaultKubeVersion != want {
+		t.Errorf("DefaultKubeVersion = %s, gen is built with k8s.io/api for %s", DefaultKubeVersion, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"testing/fstest"
 
 	"helm.sh/helm/v4/pkg/ignore"
 
@@ -104,4 +105,15 @@ func compileFilter(filter string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("semverFilter is longer than %d characters", maxFilterLength)
 	}
 	return regexp.Compile(filter)
+}
+
+// FilesFS presents a repository snapshot held as a map of slash-separated
+// paths to contents (flux.Files, check.Snapshot.Files) as an fs.FS for
+// Resolver.Repository. Folders are implied by the paths.
+func FilesFS(files map[string][]byte) fs.FS {
+	m := make(fstest.MapFS, len(files))
+	for p, data := range files {
+		m[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+	}
+	return m
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
@@ -288,15 +287,16 @@ func TestHelmChartRefAndOCITemplate(t *testing.T) {
 
 func TestGitRepositoryCharts(t *testing.T) {
 	files := helmtest.SimpleChart("local", "0.3.0")
-	repoFS := fstest.MapFS{
-		"values/prod.yaml": {Data: []byte("greeting: from-git\n")},
+	snapshot := map[string][]byte{
+		"values/prod.yaml":                []byte("greeting: from-git\n"),
+		"charts/local/.helmignore":        []byte("*.md\n"),
+		"charts/local/README.md":          []byte("docs\n"),
+		"charts/local/templates/.scratch": []byte("{{ fail }}\n"),
 	}
 	for n, d := range files {
-		repoFS["charts/local/"+n] = &fstest.MapFile{Data: []byte(d)}
+		snapshot["charts/local/"+n] = []byte(d)
 	}
-	repoFS["charts/local/.helmignore"] = &fstest.MapFile{Data: []byte("*.md\n")}
-	repoFS["charts/local/README.md"] = &fstest.MapFile{Data: []byte("docs\n")}
-	repoFS["charts/local/templates/.scratch"] = &fstest.MapFile{Data: []byte("{{ fail }}\n")}
+	repoFS := FilesFS(snapshot)
 
 	self := &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Name: "flux-system", Namespace: "apps"}}
 	self.Spec.URL = "ssh://git@github.com/me/home-ops"

@@ -56,7 +56,8 @@ func NewResources() *Resources {
 // Add adds a rendered object, given as decoded YAML (map form). Objects
 // other than ConfigMaps and Secrets are ignored. A Secret's data is read
 // as the API server would store it (stringData over base64 data); an
-// entry holding SOPS ciphertext ("ENC[...]") is marked encrypted.
+// entry holding SOPS ciphertext ("ENC[...]", as it stands or
+// base64-encoded) is marked encrypted.
 func (r *Resources) Add(obj map[string]any) error {
 	kind, _ := obj["kind"].(string)
 	apiVersion, _ := obj["apiVersion"].(string)
@@ -89,6 +90,12 @@ func (r *Resources) Add(obj map[string]any) error {
 			b, err := base64.StdEncoding.DecodeString(v)
 			if err != nil {
 				return fmt.Errorf("secret %s: data.%s is not base64", key, k)
+			}
+			// gen's render base64-encodes the ciphertext of an encrypted
+			// Secret's data so that the object decodes.
+			if isCiphertext(string(b)) {
+				enc[k] = true
+				continue
 			}
 			s.Data[k] = b
 		}

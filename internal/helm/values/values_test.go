@@ -137,9 +137,10 @@ func TestComposeKeepsCiphertextOut(t *testing.T) {
 apiVersion: v1
 kind: Secret
 metadata: {name: app-secret, namespace: apps}
+data:
+  token: `+b64("ENC[AES256_GCM,data:c2VjcmV0,iv:aXY=,tag:dGFn,type:str]")+`
 stringData:
   values.yaml: ENC[AES256_GCM,data:Zm9vYmFy,iv:aXY=,tag:dGFn,type:str]
-  token: ENC[AES256_GCM,data:c2VjcmV0,iv:aXY=,tag:dGFn,type:str]
   region: eu-west-1
 sops:
   version: 3.13.3
