@@ -309,7 +309,7 @@ func (e *Engine) key(req *render.Request, art *source.Artifact) (string, error) 
 			PostRenderStrategy: hr.Spec.PostRenderStrategy,
 		}).
 		AddJSON("values", req.Values).
-		AddString("kube-version", req.KubeVersion).
+		AddString("kube-version", kubeVersionOrDefault(req.KubeVersion)).
 		AddJSON("api-versions", sortedCopy(req.APIVersions)).
 		AddJSON("upgrade", req.Upgrade)
 	urls := make([]string, 0, len(req.Schemas))
@@ -321,6 +321,13 @@ func (e *Engine) key(req *render.Request, art *source.Artifact) (string, error) 
 		k.Add("schema "+u, req.Schemas[u])
 	}
 	return k.Sum()
+}
+
+func kubeVersionOrDefault(v string) string {
+	if v == "" {
+		return render.DefaultKubeVersion
+	}
+	return v
 }
 
 func sortedCopy(s []string) []string {

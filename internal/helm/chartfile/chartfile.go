@@ -44,16 +44,18 @@ type Limits struct {
 // files in 40 KB; the largest public charts hold a few thousand files and a
 // few MB of CRDs) and small enough to read on a CI runner without thought.
 // ArchiveBytes and FileBytes are source-controller's own limits for charts.
-var DefaultLimits = Limits{
-	ArchiveBytes: 10 << 20,
-	Bytes:        64 << 20,
-	FileBytes:    5 << 20,
-	Files:        10000,
-	Depth:        5,
+func DefaultLimits() Limits {
+	return Limits{
+		ArchiveBytes: 10 << 20,
+		Bytes:        64 << 20,
+		FileBytes:    5 << 20,
+		Files:        10000,
+		Depth:        5,
+	}
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.ArchiveBytes > 0 {
 		d.ArchiveBytes = l.ArchiveBytes
 	}

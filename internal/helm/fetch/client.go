@@ -49,17 +49,19 @@ type Limits struct {
 
 // DefaultLimits are source-controller's chart and index limits and room
 // for everything else.
-var DefaultLimits = Limits{
-	Chart:    10 << 20,
-	Index:    50 << 20,
-	Manifest: 4 << 20,
-	Document: 1 << 20,
-	Tags:     10000,
-	Request:  2 * time.Minute,
+func DefaultLimits() Limits {
+	return Limits{
+		Chart:    10 << 20,
+		Index:    50 << 20,
+		Manifest: 4 << 20,
+		Document: 1 << 20,
+		Tags:     10000,
+		Request:  2 * time.Minute,
+	}
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.Chart > 0 {
 		d.Chart = l.Chart
 	}

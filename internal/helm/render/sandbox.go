@@ -54,10 +54,12 @@ type Limits struct {
 // DefaultLimits: app-template renders in a few milliseconds and a few MB;
 // the largest public charts (kube-prometheus-stack) in well under a second
 // and a hundred MB.
-var DefaultLimits = Limits{Time: 30 * time.Second, Memory: 1 << 30, Output: 64 << 20}
+func DefaultLimits() Limits {
+	return Limits{Time: 30 * time.Second, Memory: 1 << 30, Output: 64 << 20}
+}
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.Time > 0 {
 		d.Time = l.Time
 	}
@@ -294,14 +296,14 @@ func (w *worker) crashed() error {
 func ServeWorker(in io.Reader, out io.Writer) int {
 	budget, _ := strconv.ParseInt(os.Getenv(workerMemoryEnv), 10, 64)
 	if budget <= 0 {
-		budget = DefaultLimits.Memory
+		budget = DefaultLimits().Memory
 	}
 	boundMemory(budget)
 	// The worker also keeps its own time, so that a render cannot outlive
 	// a parent that died without stopping it.
 	timeBudget, err := time.ParseDuration(os.Getenv(workerTimeEnv))
 	if err != nil || timeBudget <= 0 {
-		timeBudget = DefaultLimits.Time
+		timeBudget = DefaultLimits().Time
 	}
 	r := bufio.NewReader(in)
 	for {

@@ -174,7 +174,7 @@ type Limits struct {
 
 // DefaultLimits hold app-template's schema web (a few dozen documents of a
 // few KB each) with room to spare.
-var DefaultLimits = Limits{Documents: 200, Bytes: 8 << 20}
+func DefaultLimits() Limits { return Limits{Documents: 200, Bytes: 8 << 20} }
 
 // Failure is a document Prefetch could not read.
 type Failure struct {
@@ -199,10 +199,10 @@ func (e *BudgetError) Error() string {
 // without it (Validate skips them).
 func Prefetch(ctx context.Context, schemas [][]byte, have Documents, f Fetcher, limits Limits) (Documents, []Failure) {
 	if limits.Documents <= 0 {
-		limits.Documents = DefaultLimits.Documents
+		limits.Documents = DefaultLimits().Documents
 	}
 	if limits.Bytes <= 0 {
-		limits.Bytes = DefaultLimits.Bytes
+		limits.Bytes = DefaultLimits().Bytes
 	}
 	p := &prefetcher{ctx: ctx, f: f, limits: limits, docs: Documents{}, have: have, failed: map[string]error{}}
 	for _, s := range schemas {

@@ -24,10 +24,10 @@ import (
 func readChartDir(fsys fs.FS, dir string, limits chartfile.Limits) ([]chartfile.File, error) {
 	l := limits
 	if l.Files <= 0 {
-		l.Files = chartfile.DefaultLimits.Files
+		l.Files = chartfile.DefaultLimits().Files
 	}
 	if l.Bytes <= 0 {
-		l.Bytes = chartfile.DefaultLimits.Bytes
+		l.Bytes = chartfile.DefaultLimits().Bytes
 	}
 	rules := ignore.Empty()
 	if data, err := fs.ReadFile(fsys, path.Join(dir, ignore.HelmIgnore)); err == nil {
