@@ -3,10 +3,9 @@ package generator
 import (
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
-	"github.com/gen-gitops/gen/internal/repo"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -15,7 +14,7 @@ type Host struct {
 	// Label is the part before the domain ("" for the apex).
 	Label string
 	// Domain is the domain variable it lives on.
-	Domain repo.Domain
+	Domain Domain
 }
 
 // Template returns the hostname as written in the repository:
@@ -45,7 +44,7 @@ var varHost = regexp.MustCompile(`^(?:([a-z0-9.-]+)\.)?\$\{([A-Z0-9_]+)\}$`)
 //
 // An unknown domain is an error that says how to onboard it, or how to tell
 // gen the domains when no key is available to read them.
-func ResolveHost(r *repo.Repo, host string) (Host, error) {
+func ResolveHost(r *Repo, host string) (Host, error) {
 	host = strings.TrimSuffix(strings.TrimSpace(host), ".")
 	if host == "" {
 		return Host{}, fmt.Errorf("empty --host")
@@ -119,7 +118,7 @@ func checkLabels(host, labels string) error {
 	return nil
 }
 
-func domainVars(r *repo.Repo) string {
+func domainVars(r *Repo) string {
 	var out []string
 	for _, d := range r.Domains {
 		out = append(out, d.Var)
@@ -130,12 +129,12 @@ func domainVars(r *repo.Repo) string {
 	return strings.Join(out, ", ")
 }
 
-func domainList(r *repo.Repo) string {
+func domainList(r *Repo) string {
 	var out []string
 	for _, d := range r.Domains {
 		out = append(out, d.Value)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	if len(out) == 0 {
 		return "none"
 	}
@@ -150,4 +149,17 @@ func registrable(host string) string {
 		return host
 	}
 	return strings.Join(parts[len(parts)-2:], ".")
+}
+
+// TargetPrefix turns a gateway's external-dns target
+// "external.${SECRET_DOMAIN}" into "external.": the label the gateway
+// publishes routes under.
+func TargetPrefix(target string) string {
+	if i := strings.Index(target, "${"); i >= 0 {
+		return target[:i]
+	}
+	if i := strings.Index(target, "."); i >= 0 {
+		return target[:i+1]
+	}
+	return "external."
 }

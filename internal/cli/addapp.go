@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/access"
+	"github.com/gen-gitops/gen/generator/apps"
 )
 
 type addAppFlags struct {
@@ -149,7 +151,7 @@ is written. Running the same command twice changes nothing.`,
 					return err
 				}
 			}
-			cs, err := generator.AddApp(r, opts)
+			cs, err := apps.Add(r.Model(), opts)
 			if err != nil {
 				return existsErr(streams, r, err)
 			}
@@ -193,27 +195,27 @@ is written. Running the same command twice changes nothing.`,
 
 // options turns flags into generator options; every flag error is a usage
 // error (exit 2).
-func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOptions, error) {
+func (f *addAppFlags) options(arg string, stdin io.Reader) (apps.AddOptions, error) {
 	ns, name, ok := strings.Cut(arg, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return generator.AddAppOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+		return apps.AddOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
 	}
-	o := generator.AddAppOptions{
+	o := apps.AddOptions{
 		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
 		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
-		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+		Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	o.SkipImageAutomation = !f.ImageAutomation
 	switch {
 	case f.Chart != "" && f.Raw:
 		return o, usageErrorf("--raw and --chart do not go together")
 	case f.Chart != "":
-		o.Mode = generator.ModeChart
+		o.Mode = apps.ModeChart
 	case f.Raw:
-		o.Mode = generator.ModeRaw
+		o.Mode = apps.ModeRaw
 	default:
-		o.Mode = generator.ModeAppTemplate
+		o.Mode = apps.ModeAppTemplate
 	}
 	if f.Values != "" {
 		if f.Chart == "" {
@@ -240,14 +242,14 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		o.Secrets = secrets
 	}
 	for _, p := range f.Persist {
-		v, err := generator.ParsePersist(p)
+		v, err := apps.ParsePersist(p)
 		if err != nil {
 			return o, usageErrorf("%v", err)
 		}
 		o.Persist = append(o.Persist, v)
 	}
 	if f.Probe != "" {
-		p, err := generator.ParseProbe(f.Probe)
+		p, err := apps.ParseProbe(f.Probe)
 		if err != nil {
 			return o, usageErrorf("%v", err)
 		}
@@ -261,7 +263,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		o.DependsOn = append(o.DependsOn, ref)
 	}
 	if f.ImagePolicy != "" {
-		p, err := generator.ParseImagePolicy(f.ImagePolicy, f.ImageExtract)
+		p, err := apps.ParseImagePolicy(f.ImagePolicy, f.ImageExtract)
 		if err != nil {
 			return o, &UsageError{Err: err}
 		}
@@ -269,6 +271,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 	} else if f.ImageExtract != "" {
 		return o, usageErrorf("--image-policy-extract needs --image-policy regex:<pattern>")
 	}
+	o.Default()
 	if err := o.Validate(); err != nil {
 		return o, &UsageError{Err: err}
 	}

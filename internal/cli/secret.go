@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/secret"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/secrets"
 	"github.com/gen-gitops/gen/internal/sops"
@@ -161,7 +162,7 @@ needs only the recipients in .sops.yaml.`,
 			if err != nil {
 				return err
 			}
-			cs, err := generator.SetSecret(r, generator.SecretSetOptions{
+			cs, err := secret.Set(r.Model(), secret.SetOptions{
 				Target: target, Name: f.Name, Values: values, Store: newSopsStore(r, env),
 			})
 			if err != nil {
@@ -196,7 +197,7 @@ age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt).`,
 			if err != nil {
 				return err
 			}
-			sf, err := generator.ResolveSecret(r, target, name)
+			sf, err := secret.Resolve(r.Model(), target, name)
 			if err != nil {
 				return err
 			}
@@ -234,7 +235,7 @@ age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt).`,
 // is in the repository as given, else one relative to the current folder.
 // <namespace>/<app> is passed through.
 func secretTarget(r *repo.Repo, arg string) (string, error) {
-	if !generator.IsSecretPath(arg) && !filepath.IsAbs(arg) {
+	if !secret.IsPath(arg) && !filepath.IsAbs(arg) {
 		return arg, nil
 	}
 	if !filepath.IsAbs(arg) {
@@ -293,7 +294,7 @@ func readSecretArgs(args []string, stdin io.Reader) ([]generator.KV, error) {
 		}
 		out = append(out, kv)
 	}
-	if err := generator.ValidateSecretKeys(out); err != nil {
+	if err := secret.ValidateKeys(out); err != nil {
 		return nil, &UsageError{Err: err}
 	}
 	return out, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/apps"
 	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/flux"
 	"github.com/gen-gitops/gen/internal/gitops"
@@ -313,7 +314,7 @@ func plural(n int, one, many string) string {
 
 // existsErr shows what --force would replace when an app already exists.
 func existsErr(streams IO, r *repo.Repo, err error) error {
-	var ex *generator.ExistsError
+	var ex *apps.ExistsError
 	if errors.As(err, &ex) {
 		fmt.Fprintln(streams.ErrOut, "what --force would change:")
 		_ = apply.Diff(streams.ErrOut, r.Files, ex.Changeset)
