@@ -192,16 +192,41 @@ func renderedName(release, id string, count int) string {
 }
 
 // mapController builds controllers.<id> for a Deployment and returns what
-// it cannot express.
+// it cannot express. It reads the Deployment and changes nothing in it;
+// each part of the values comes from one step below, in the order the
+// values list them.
 func (p *promoter) mapController(pl *controllerPlan) []string {
 	d := pl.dep.Object
-	var problems []string
 	spec, _ := d["spec"].(map[string]any)
 	tmpl, _ := spec["template"].(map[string]any)
 	podSpec, _ := tmpl["spec"].(map[string]any)
 	tmeta, _ := tmpl["metadata"].(map[string]any)
 	pl.podLabels = stringMap(tmeta["labels"])
 	ctrl := yamlnode.NewMap()
+	problems := deploymentSpecProblems(spec)
+	controllerCounts(ctrl, spec)
+	problems = append(problems, controllerStrategy(ctrl, spec)...)
+	controllerMetadata(ctrl, d)
+	if sa, ok := podSpec["serviceAccountName"].(string); ok && sa != "" {
+		ctrl.Set("serviceAccount", yamlnode.MapOf("name", yamlnode.Str(sa)))
+	}
+	pod, podProblems := p.podValues(tmeta, podSpec)
+	problems = append(problems, podProblems...)
+	if len(pod.Content) > 0 {
+		ctrl.Set("pod", pod)
+	}
+	pl.volumes = podVolumes(podSpec)
+	pl.mounts = map[string]map[string][]any{}
+	problems = append(problems, p.mapContainers(pl, ctrl, podSpec)...)
+	p.dropUnmounted(pl)
+	pl.values = ctrl.Node
+	return problems
+}
+
+// deploymentSpecProblems lists the Deployment spec fields a controller
+// cannot carry.
+func deploymentSpecProblems(spec map[string]any) []string {
+	var problems []string
 	for _, k := range slices.Sorted(maps.Keys(spec)) {
 		switch k {
 		case "replicas", "strategy", "selector", "template", "revisionHistoryLimit":
@@ -209,46 +234,71 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 			problems = append(problems, "spec."+k)
 		}
 	}
+	return problems
+}
+
+// controllerCounts sets replicas and revisionHistoryLimit, as given.
+func controllerCounts(ctrl yamlnode.Map, spec map[string]any) {
 	if r, ok := spec["replicas"]; ok {
 		ctrl.Set("replicas", valueNode(r))
 	}
 	if rhl, ok := spec["revisionHistoryLimit"]; ok {
 		ctrl.Set("revisionHistoryLimit", valueNode(rhl))
 	}
+}
+
+// controllerStrategy sets the update strategy, spelled out: the chart's
+// default (Recreate) is not Kubernetes' (RollingUpdate). A rolling update
+// bound of 0 cannot be carried: the chart drops a zero, and Kubernetes
+// would then default it to 25%.
+func controllerStrategy(ctrl yamlnode.Map, spec map[string]any) []string {
+	var problems []string
 	st, _ := spec["strategy"].(map[string]any)
 	typ, _ := st["type"].(string)
 	if typ == "" {
 		typ = "RollingUpdate"
 	}
 	ctrl.Set("strategy", yamlnode.Str(typ))
-	if ru, ok := st["rollingUpdate"].(map[string]any); ok && typ == "RollingUpdate" {
-		r := yamlnode.NewMap()
-		for _, pair := range [][2]string{{"maxUnavailable", "unavailable"}, {"maxSurge", "surge"}} {
-			if v, ok := ru[pair[0]]; ok {
-				if equalScalar(v, int64(0)) {
-					// The chart drops a zero, and Kubernetes would then
-					// default it to 25%.
-					problems = append(problems, "strategy.rollingUpdate."+pair[0]+": 0")
-					continue
-				}
-				r.Set(pair[1], valueNode(v))
+	ru, ok := st["rollingUpdate"].(map[string]any)
+	if !ok || typ != "RollingUpdate" {
+		return nil
+	}
+	r := yamlnode.NewMap()
+	for _, pair := range [][2]string{{"maxUnavailable", "unavailable"}, {"maxSurge", "surge"}} {
+		if v, ok := ru[pair[0]]; ok {
+			if equalScalar(v, int64(0)) {
+				problems = append(problems, "strategy.rollingUpdate."+pair[0]+": 0")
+				continue
 			}
-		}
-		if len(r.Node.Content) > 0 {
-			ctrl.Set("rollingUpdate", r.Node)
+			r.Set(pair[1], valueNode(v))
 		}
 	}
-	if md, ok := d["metadata"].(map[string]any); ok {
-		if l := stringMap(md["labels"]); len(l) > 0 {
-			ctrl.Set("labels", tplSafe(yamlnode.StringMap(l)))
-		}
-		if a := stringMap(md["annotations"]); len(a) > 0 {
-			ctrl.Set("annotations", tplSafe(yamlnode.StringMap(a)))
-		}
+	if len(r.Node.Content) > 0 {
+		ctrl.Set("rollingUpdate", r.Node)
 	}
-	if sa, ok := podSpec["serviceAccountName"].(string); ok && sa != "" {
-		ctrl.Set("serviceAccount", yamlnode.MapOf("name", yamlnode.Str(sa)))
+	return problems
+}
+
+// controllerMetadata sets the Deployment's own labels and annotations.
+func controllerMetadata(ctrl yamlnode.Map, d map[string]any) {
+	md, ok := d["metadata"].(map[string]any)
+	if !ok {
+		return
 	}
+	if l := stringMap(md["labels"]); len(l) > 0 {
+		ctrl.Set("labels", tplSafe(yamlnode.StringMap(l)))
+	}
+	if a := stringMap(md["annotations"]); len(a) > 0 {
+		ctrl.Set("annotations", tplSafe(yamlnode.StringMap(a)))
+	}
+}
+
+// podValues builds controllers.<id>.pod: the pod template's labels (less
+// the scratch label) and annotations, and the pod spec fields app-template
+// renders from pod options. It notes when the pods relied on Kubernetes
+// turning service links on, which the chart turns off.
+func (p *promoter) podValues(tmeta, podSpec map[string]any) (*yaml.Node, []string) {
+	var problems []string
 	pod := yamlnode.NewMap()
 	podLabels := stringMap(tmeta["labels"])
 	delete(podLabels, scratch.Label)
@@ -258,7 +308,7 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 	if ann := stringMap(tmeta["annotations"]); len(ann) > 0 {
 		pod.Set("annotations", tplSafe(yamlnode.StringMap(ann)))
 	}
-	for k := range tmeta {
+	for _, k := range slices.Sorted(maps.Keys(tmeta)) {
 		if k != "labels" && k != "annotations" {
 			problems = append(problems, "spec.template.metadata."+k)
 		}
@@ -266,15 +316,17 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 	if _, ok := podSpec["enableServiceLinks"]; !ok {
 		p.serviceLinks = true
 	}
+	fields := podSpec
 	if hn, _ := podSpec["hostNetwork"].(bool); hn {
 		if _, ok := podSpec["dnsPolicy"]; !ok {
 			// The chart turns hostNetwork's DNS to ClusterFirstWithHostNet
 			// unless told; Kubernetes keeps ClusterFirst.
-			podSpec["dnsPolicy"] = "ClusterFirst"
+			fields = maps.Clone(podSpec)
+			fields["dnsPolicy"] = "ClusterFirst"
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(podSpec)) {
-		v := podSpec[k]
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[k]
 		switch {
 		case k == "containers" || k == "initContainers" || k == "volumes" || k == "serviceAccountName":
 		case k == "serviceAccount":
@@ -291,21 +343,25 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 			problems = append(problems, "pod field "+k)
 		}
 	}
-	if len(pod.Node.Content) > 0 {
-		ctrl.Set("pod", pod.Node)
-	}
-	pl.volumes = map[string]map[string]any{}
+	return pod.Node, problems
+}
+
+// podVolumes returns the pod's volumes by name, each without its name.
+func podVolumes(podSpec map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
 	for _, v := range listMaps(podSpec["volumes"]) {
-		name := str0(v["name"])
-		vol := map[string]any{}
-		for k, x := range v {
-			if k != "name" {
-				vol[k] = x
-			}
-		}
-		pl.volumes[name] = vol
+		vol := maps.Clone(v)
+		delete(vol, "name")
+		out[str0(v["name"])] = vol
 	}
-	pl.mounts = map[string]map[string][]any{}
+	return out
+}
+
+// mapContainers sets initContainers and containers, each by name, and
+// records their volume mounts in pl. The chart orders containers by name,
+// so a list that is not sorted gets dependsOn links that keep its order.
+func (p *promoter) mapContainers(pl *controllerPlan, ctrl yamlnode.Map, podSpec map[string]any) []string {
+	var problems []string
 	for _, field := range []string{"initContainers", "containers"} {
 		list := listMaps(podSpec[field])
 		if len(list) == 0 {
@@ -316,12 +372,11 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 		for i, c := range list {
 			names[i] = str0(c["name"])
 		}
-		ordered := sort.StringsAreSorted(names)
+		ordered := slices.IsSorted(names)
 		for i, c := range list {
 			node, probs := p.mapContainer(pl, c)
 			problems = append(problems, probs...)
 			if !ordered && i > 0 {
-				// Keep the order: the chart sorts by name otherwise.
 				node.Content = append(node.Content, yamlnode.Str("dependsOn"), yamlnode.Str(names[i-1]))
 			}
 			cs.Set(names[i], node)
@@ -329,19 +384,18 @@ func (p *promoter) mapController(pl *controllerPlan) []string {
 		}
 		ctrl.Set(field, cs.Node)
 	}
-	for name := range pl.volumes {
+	return problems
+}
+
+// dropUnmounted leaves out the volumes no container mounts, with a note
+// for each, by name: app-template declares a volume only with a mount.
+func (p *promoter) dropUnmounted(pl *controllerPlan) {
+	for _, name := range slices.Sorted(maps.Keys(pl.volumes)) {
 		if len(pl.mounts[name]) == 0 {
 			p.cs.Note("Deployment %s: volume %s is mounted by no container; app-template cannot declare it alone, so it was left out", pl.dep.GetName(), name)
 			delete(pl.volumes, name)
 		}
 	}
-	for name, vol := range pl.volumes {
-		if _, probs := persistenceValue(name, vol); len(probs) > 0 {
-			problems = append(problems, probs...)
-		}
-	}
-	pl.values = ctrl.Node
-	return problems
 }
 
 // mapContainer builds one container's values; volume mounts go to pl.
@@ -387,7 +441,7 @@ func (p *promoter) mapContainer(pl *controllerPlan, c map[string]any) (*yaml.Nod
 				switch k {
 				case "configMapRef", "secretRef":
 					ref, _ := e[k].(map[string]any)
-					for rk := range ref {
+					for _, rk := range slices.Sorted(maps.Keys(ref)) {
 						if rk != "name" {
 							problems = append(problems, where+"envFrom."+k+"."+rk)
 						}
@@ -465,10 +519,11 @@ func envNode(env []map[string]any) (*yaml.Node, []string) {
 			asList = true
 		}
 		vf, _ := e["valueFrom"].(map[string]any)
-		for k, ref := range vf {
+		for _, k := range slices.Sorted(maps.Keys(vf)) {
 			switch k {
 			case "configMapKeyRef", "secretKeyRef":
-				for rk := range ref.(map[string]any) {
+				ref, _ := vf[k].(map[string]any)
+				for _, rk := range slices.Sorted(maps.Keys(ref)) {
 					if rk != "name" && rk != "key" {
 						problems = append(problems, "env "+name+": valueFrom."+k+"."+rk)
 					}
@@ -479,7 +534,7 @@ func envNode(env []map[string]any) (*yaml.Node, []string) {
 			}
 		}
 	}
-	if asList && sort.StringsAreSorted(order) && len(names) == len(order) {
+	if asList && slices.IsSorted(order) && len(names) == len(order) {
 		asList = false
 	}
 	if asList {
@@ -537,13 +592,13 @@ func imageParts(img string) (string, string, error) {
 // persistenceValue maps a pod volume to a persistence item (without its
 // mounts): the typed forms where they render the same volume, the custom
 // type with the volume spec otherwise.
-func persistenceValue(name string, vol map[string]any) (*yaml.Node, []string) {
+func persistenceValue(vol map[string]any) *yaml.Node {
 	n := yamlnode.NewMap()
-	custom := func() (*yaml.Node, []string) {
+	custom := func() *yaml.Node {
 		c := yamlnode.NewMap()
 		c.Set("type", yamlnode.Str("custom"))
 		c.Set("volumeSpec", valueNode(vol))
-		return c.Node, nil
+		return c.Node
 	}
 	if len(vol) != 1 {
 		return custom()
@@ -619,7 +674,7 @@ func persistenceValue(name string, vol map[string]any) (*yaml.Node, []string) {
 	default:
 		return custom()
 	}
-	return n.Node, nil
+	return n.Node
 }
 
 // mergePersistence gathers the volumes of every controller into
@@ -652,7 +707,7 @@ func persistenceNode(items map[string]*persistItem, single bool, plans []*contro
 	out := yamlnode.NewMap()
 	for _, name := range slices.Sorted(maps.Keys(items)) {
 		it := items[name]
-		n, _ := persistenceValue(name, it.volume)
+		n := persistenceValue(it.volume)
 		var global []any
 		if single {
 			pl := plans[0]
@@ -857,7 +912,7 @@ func (p *promoter) helmRoutes() *yaml.Node {
 			}
 		}
 		for _, pr := range listMaps(spec["parentRefs"]) {
-			for k := range pr {
+			for _, k := range slices.Sorted(maps.Keys(pr)) {
 				if !parentFields[k] {
 					problems = append(problems, "parentRefs."+k)
 				}
