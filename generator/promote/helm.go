@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/distribution/reference"
 	"github.com/gen-gitops/gen/generator/internal/yamlnode"
 	"github.com/gen-gitops/gen/generator/scratch"
@@ -154,7 +156,7 @@ func (p *promoter) helm() error {
 	}); err != nil {
 		return err
 	}
-	if major := strings.SplitN(strings.TrimPrefix(p.style.AppTemplateVersion, "v"), ".", 2)[0]; major != "4" {
+	if v, err := semver.NewVersion(p.style.AppTemplateVersion); err != nil || v.Major() != 4 {
 		p.cs.Note("the values follow app-template 4.x; this repository pins %s: check them against that version", p.style.AppTemplateVersion)
 	}
 	return nil

@@ -129,3 +129,20 @@ func equalObjects(a, b *unstructured.Unstructured) bool {
 	jb, _ := b.MarshalJSON()
 	return string(ja) == string(jb)
 }
+
+// TestPromoteChecksTheChartMajor: the values follow app-template 4.x; a
+// repository that pins another major version is told to check them.
+func TestPromoteChecksTheChartMajor(t *testing.T) {
+	for version, warned := range map[string]bool{"4.6.2": false, "v4.0.0": false, "4": false, "3.7.3": true, "v5.0.0-beta.1": true, "latest": true} {
+		r := gentest.LoadExample(t).Model()
+		r.Config.AppTemplateVersion = version
+		pr, err := promote.Generate(r, promote.Options{App: "solo", Objects: []*unstructured.Unstructured{obj(t, bareDeployment)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := strings.Join(pr.Changeset.Notes, "\n")
+		if got := strings.Contains(notes, "the values follow app-template 4.x; this repository pins "+version); got != warned {
+			t.Errorf("pinned %s: warned %v, want %v:\n%s", version, got, warned, notes)
+		}
+	}
+}
