@@ -59,10 +59,12 @@ type AddOptions struct {
 	Name      string
 	Mode      Mode
 
-	Image    string
-	Port     int
-	Env      []generator.KV
-	Replicas int
+	Image string
+	Port  int
+	Env   []generator.KV
+	// Replicas is the number of pods; nil leaves it to the chart (whose
+	// default is 1), or writes 1 in raw mode.
+	Replicas *int
 	CPU      string
 	Memory   string
 	Probe    *Probe
@@ -223,8 +225,8 @@ func (o AddOptions) validatePort() error {
 }
 
 func (o AddOptions) validateReplicas() error {
-	if o.Replicas < 0 {
-		return fmt.Errorf("--replicas %d must not be negative", o.Replicas)
+	if o.Replicas != nil && *o.Replicas < 0 {
+		return fmt.Errorf("--replicas %d must not be negative", *o.Replicas)
 	}
 	return nil
 }
@@ -291,7 +293,7 @@ func (o AddOptions) validateChartShape() error {
 	if o.Mode != ModeChart {
 		return nil
 	}
-	if len(o.Env) > 0 || len(o.Persist) > 0 || o.Probe != nil || o.CPU != "" || o.Memory != "" || o.Replicas > 0 {
+	if len(o.Env) > 0 || len(o.Persist) > 0 || o.Probe != nil || o.CPU != "" || o.Memory != "" || o.Replicas != nil {
 		return fmt.Errorf("--env, --persist, --probe, --cpu, --memory and --replicas shape app-template or raw apps; in chart mode put them in --values")
 	}
 	if len(o.Hosts) > 0 && o.Port == 0 {
@@ -573,8 +575,8 @@ func (g *adder) appTemplateValues() (*yaml.Node, error) {
 		container.Set("resources", res)
 	}
 	controller := yamlnode.NewMap()
-	if o.Replicas > 0 {
-		controller.Set("replicas", yamlnode.Int(o.Replicas))
+	if o.Replicas != nil {
+		controller.Set("replicas", yamlnode.Int(*o.Replicas))
 	}
 	controller.Set("containers", yamlnode.MapOf("app", container.Node))
 	values := yamlnode.NewMap()
@@ -691,9 +693,9 @@ func (g *adder) raw() error {
 	}
 	labels := yamlnode.MapOf("app.kubernetes.io/name", yamlnode.Str(o.Name))
 	spec := yamlnode.NewMap()
-	replicas := o.Replicas
-	if replicas == 0 {
-		replicas = 1
+	replicas := 1
+	if o.Replicas != nil {
+		replicas = *o.Replicas
 	}
 	spec.Set("replicas", yamlnode.Int(replicas))
 	spec.Set("selector", yamlnode.MapOf("matchLabels", labels))

@@ -35,7 +35,7 @@ func TestAddAppGolden(t *testing.T) {
 		}},
 		{"app-template-full", apps.AddOptions{
 			Namespace: "default", Name: "notes", Mode: apps.ModeAppTemplate,
-			Image: "ghcr.io/example/notes:1.10", Port: 3000, Replicas: 2, CPU: "50m", Memory: "256Mi",
+			Image: "ghcr.io/example/notes:1.10", Port: 3000, Replicas: new(2), CPU: "50m", Memory: "256Mi",
 			Env:     []generator.KV{{Key: "TZ", Value: "Etc/UTC"}, {Key: "LOG_LEVEL", Value: "info"}},
 			Probe:   mustProbe(t, "/healthz"),
 			Persist: []apps.Persist{{Name: "data", Size: "1Gi", Path: "/data"}},

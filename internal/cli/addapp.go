@@ -43,6 +43,8 @@ type addAppFlags struct {
 	// ImageAutomation is --image-automation: false leaves the
 	// ImageUpdateAutomation to the user.
 	ImageAutomation bool
+	// ReplicasSet is set when --replicas was given: 0 is a count too.
+	ReplicasSet bool
 }
 
 // exposeFlag is --expose: gateway, tunnel or access.
@@ -135,6 +137,7 @@ is written. Running the same command twice changes nothing.`,
     --persist config=10Gi:/config --probe /health --cpu 500m --memory 2Gi`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.ReplicasSet = cmd.Flags().Changed("replicas")
 			opts, err := f.options(args[0], streams.In)
 			if err != nil {
 				return err
@@ -201,12 +204,15 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (apps.AddOptions, err
 		return apps.AddOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
 	}
 	o := apps.AddOptions{
-		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
+		Namespace: ns, Name: name, Image: f.Image, Port: f.Port,
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
 		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
 		Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	o.SkipImageAutomation = !f.ImageAutomation
+	if f.ReplicasSet {
+		o.Replicas = &f.Replicas
+	}
 	switch {
 	case f.Chart != "" && f.Raw:
 		return o, usageErrorf("--raw and --chart do not go together")
