@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/net/publicsuffix"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -141,14 +142,14 @@ func domainList(r *Repo) string {
 	return strings.Join(out, ", ")
 }
 
-// registrable guesses the domain to onboard for a hostname: its last two
-// labels.
+// registrable guesses the domain to onboard for a hostname: the name a
+// registrar sells (example.co.uk for app.example.co.uk), by the public
+// suffix list.
 func registrable(host string) string {
-	parts := strings.Split(host, ".")
-	if len(parts) <= 2 {
-		return host
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
 	}
-	return strings.Join(parts[len(parts)-2:], ".")
+	return host
 }
 
 // TargetPrefix turns a gateway's external-dns target

@@ -112,3 +112,23 @@ func TestAddAppRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveHostSuggestsTheRegisteredDomain: a hostname on no onboarded
+// domain is told to onboard the domain a registrar sells, by the public
+// suffix list, not its last two labels (co.uk is nobody's zone).
+func TestResolveHostSuggestsTheRegisteredDomain(t *testing.T) {
+	r := gentest.LoadExample(t).Model()
+	for host, want := range map[string]string{
+		"app.example.net":         "'gen onboard-domain example.net'",
+		"app.shop.example.co.uk":  "'gen onboard-domain example.co.uk'",
+		"www.example.com.au":      "'gen onboard-domain example.com.au'",
+		"blog.me.github.io":       "'gen onboard-domain me.github.io'",
+		"a.b.c.example.co.nz":     "'gen onboard-domain example.co.nz'",
+		"deep.name.example.co.jp": "'gen onboard-domain example.co.jp'",
+	} {
+		_, err := generator.ResolveHost(r, host)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error containing %s", host, err, want)
+		}
+	}
+}
