@@ -1,9 +1,20 @@
-// Package generator turns a repository model and typed options into a
-// Changeset: the complete set of file writes one gen command makes.
+// Package generator is what gen's generators share: the repository model
+// they read (Repo), the Changeset they return (the complete set of file
+// writes one gen command makes), the repository's style, the
+// namespace-kustomization editor (AddResource, RemoveResource), a
+// WorkingCopy for edits in place, and the vocabulary of their options
+// (Ref, Host, Expose, KV, the secret interfaces).
+//
+// Each command's generator lives in a package below: apps (add-app,
+// remove-app), domains (onboard-domain, offboard-domain), promote, scratch,
+// secret and initrepo (init); tunnel and access are capabilities several of
+// them use. Each takes a *Repo and its options, which have a Default and a
+// Validate, and returns a Changeset.
 //
 // Generators are pure: they never touch the disk, never print and never reach
-// the network. Everything they produce is validated, shown as a diff and
-// written by the caller (see internal/apply).
+// the network (TestGeneratorsArePure holds them to it). Everything they
+// produce is validated, shown as a diff and written by the caller (see
+// internal/apply).
 package generator
 
 import (

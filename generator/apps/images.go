@@ -102,7 +102,7 @@ func groupList(re *regexp.Regexp) string {
 			continue
 		}
 		if g == "" {
-			g = fmt.Sprint(i)
+			g = strconv.Itoa(i)
 		}
 		out = append(out, "$"+g)
 	}

@@ -71,10 +71,7 @@ func checkChuteObject(obj *unstructured.Unstructured, hostname string) error {
 	spec, _ := obj.Object["spec"].(map[string]any)
 	check := map[string]any{"apiVersion": obj.GetAPIVersion(), "kind": obj.GetKind(), "metadata": map[string]any{"name": obj.GetName()}}
 	if spec != nil {
-		cp := make(map[string]any, len(spec))
-		for k, v := range spec {
-			cp[k] = v
-		}
+		cp := maps.Clone(spec)
 		cp["hostname"] = hostname
 		check["spec"] = cp
 	}

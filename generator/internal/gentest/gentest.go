@@ -390,10 +390,7 @@ func KeyOrder(data []byte) []byte {
 // WithFiles returns the fixture with some files replaced (nil removes).
 func WithFiles(t testing.TB, f Fixture, change map[string][]byte) Fixture {
 	t.Helper()
-	files := map[string][]byte{}
-	for p, d := range f.Repo.Files {
-		files[p] = d
-	}
+	files := maps.Clone(f.Repo.Files)
 	for p, d := range change {
 		if d == nil {
 			delete(files, p)
