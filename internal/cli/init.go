@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -114,9 +113,9 @@ func runInit(streams IO, env Env, f *initFlags, dir string) error {
 				return usageErrorf("%s -: only one token can come from stdin", in.flag)
 			}
 			stdinUsed = true
-			data, err = io.ReadAll(streams.In)
+			data, err = readCapped(streams.In, maxValueSize, in.flag+" - (stdin)")
 		} else {
-			data, err = os.ReadFile(in.file)
+			data, err = readFileCapped(in.file, maxValueSize, in.flag+" "+in.file)
 		}
 		if err != nil {
 			return usageErrorf("%s: %v", in.flag, err)

@@ -57,17 +57,18 @@ they are listed, removed, and promoted into the repository with
 
 type scratchNewFlags struct {
 	repoFlags
-	Image        string
-	Port         int
-	Hosts        []string
-	Gateway      string
-	Namespace    string
-	Out          string
-	Expose       exposeFlag
-	AllowEmails  []string
-	AllowDomains []string
-	ChuteConfig  string
-	Strict       bool
+	Image         string
+	Port          int
+	Hosts         []string
+	AllowWildcard bool
+	Gateway       string
+	Namespace     string
+	Out           string
+	Expose        exposeFlag
+	AllowEmails   []string
+	AllowDomains  []string
+	ChuteConfig   string
+	Strict        bool
 }
 
 func newScratchNewCmd(streams IO, env Env) *cobra.Command {
@@ -107,9 +108,12 @@ printed or written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := generator.ScratchOptions{
-				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, Gateway: f.Gateway, Namespace: f.Namespace,
+				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Namespace: f.Namespace,
 				Expose: generator.Expose(f.Expose),
 				Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+			}
+			if err := checkPortFlag(cmd, f.Port); err != nil {
+				return err
 			}
 			if err := opts.Validate(); err != nil {
 				return &UsageError{Err: err}
@@ -144,6 +148,7 @@ printed or written.`,
 	fl.StringVar(&f.Image, "image", "", "container image, e.g. ghcr.io/org/app:1.2.3")
 	fl.IntVar(&f.Port, "port", 0, "container and service port (default 80)")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "hostname to route (repeatable); inside a repository a bare name is on the primary domain")
+	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
 	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
 	fl.StringVarP(&f.Namespace, "namespace", "n", generator.DefaultScratchNamespace, "namespace of scratch apps")
 	fl.StringVarP(&f.Out, "out", "o", "", "write the manifest to this file instead of stdout")
