@@ -934,7 +934,7 @@ func checkNoNamespaceKustomization(r *repo.Repo, dir, namespace string) error {
 			continue
 		}
 		if _, err := repo.ParseKustomization(data); err != nil {
-			return fmt.Errorf("%s: %v; gen cannot read this namespace kustomization and never replaces one: fix the file and run the command again", p, err)
+			return fmt.Errorf("%s: %s; gen cannot read this namespace kustomization and never replaces one: fix the file and run the command again", p, yamlProblem(data, err))
 		}
 		return fmt.Errorf("%s exists but does not make namespace %s (its namespace: field names another); fix it, or name the app by that namespace", p, namespace)
 	}

@@ -84,10 +84,27 @@ func (c *Changeset) CheckReplaced(files map[string][]byte) error {
 			continue
 		}
 		if err := parsesAsYAML(data); err != nil {
-			return fmt.Errorf("%s: %v; gen never replaces a file it cannot parse: fix the file and run the command again", f.Path, err)
+			return fmt.Errorf("%s: %s; gen never replaces a file it cannot parse: fix the file and run the command again", f.Path, yamlProblem(data, err))
 		}
 	}
 	return nil
+}
+
+// yamlProblem is a YAML parser's error, with the line that indents with a
+// tab named when there is one: the parser reports such a tab at the line
+// before it.
+func yamlProblem(data []byte, err error) string {
+	msg := err.Error()
+	if !strings.Contains(msg, "tab character") {
+		return msg
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return fmt.Sprintf("%s (line %d indents with a tab)", msg, i+1)
+		}
+	}
+	return msg
 }
 
 // parsesAsYAML decodes every document of data.

@@ -25,6 +25,12 @@ func validateChartVersion(v string, oci bool) error {
 	}
 	semverText := v
 	if oci {
+		semverText = strings.ReplaceAll(v, "_", "+")
+	}
+	if _, err := semver.NewVersion(semverText); err != nil {
+		return fmt.Errorf("--chart-version %q is not a chart version: want an exact SemVer version like 1.2.3 (a range is not pinned)", v)
+	}
+	if oci {
 		if strings.Contains(v, "+") {
 			return fmt.Errorf("--chart-version %q: an OCI tag cannot hold \"+\"; Helm pushes this version as %q, give that",
 				v, strings.ReplaceAll(v, "+", "_"))
@@ -32,10 +38,6 @@ func validateChartVersion(v string, oci bool) error {
 		if !ociTag.MatchString(v) {
 			return fmt.Errorf("--chart-version %q is not a valid OCI tag", v)
 		}
-		semverText = strings.ReplaceAll(v, "_", "+")
-	}
-	if _, err := semver.NewVersion(semverText); err != nil {
-		return fmt.Errorf("--chart-version %q is not a chart version: want an exact SemVer version like 1.2.3 (a range is not pinned)", v)
 	}
 	return nil
 }

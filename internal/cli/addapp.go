@@ -223,7 +223,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		if f.Chart == "" {
 			return o, usageErrorf("--values goes with --chart; app-template values come from the other flags")
 		}
-		data, err := readFileCapped(f.Values, maxValueSize, "--values "+f.Values)
+		data, err := readFileCapped(f.Values, maxValueSize)
 		if err != nil {
 			return o, usageErrorf("--values: %v", err)
 		}

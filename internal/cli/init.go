@@ -113,9 +113,9 @@ func runInit(streams IO, env Env, f *initFlags, dir string) error {
 				return usageErrorf("%s -: only one token can come from stdin", in.flag)
 			}
 			stdinUsed = true
-			data, err = readCapped(streams.In, maxValueSize, in.flag+" - (stdin)")
+			data, err = readCapped(streams.In, maxValueSize)
 		} else {
-			data, err = readFileCapped(in.file, maxValueSize, in.flag+" "+in.file)
+			data, err = readFileCapped(in.file, maxValueSize)
 		}
 		if err != nil {
 			return usageErrorf("%s: %v", in.flag, err)

@@ -21,27 +21,38 @@ const (
 	maxManifestSize = 16 << 20
 )
 
-// readCapped reads r to its end, refusing more than limit bytes; what
-// names the input in the error.
-func readCapped(r io.Reader, limit int64, what string) ([]byte, error) {
+// tooLargeError is an input past its cap.
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("larger than %s, the most gen reads there", sizeText(e.limit))
+}
+
+// readCapped reads r to its end, refusing more than limit bytes with a
+// *tooLargeError.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %s, the most gen reads there", what, sizeText(limit))
+		return nil, &tooLargeError{limit}
 	}
 	return data, nil
 }
 
-// readFileCapped is readCapped for a file.
-func readFileCapped(path string, limit int64, what string) ([]byte, error) {
+// readFileCapped is readCapped for a file; errors name the file.
+func readFileCapped(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return readCapped(f, limit, what)
+	data, err := readCapped(f, limit)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
 }
 
 func sizeText(n int64) string {

@@ -47,32 +47,44 @@ func prBodyTarget(p, root string, files map[string][]byte, cs *generator.Changes
 	case !st.Mode().IsRegular():
 		return nil, refuse("is not a plain file")
 	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	realRoot, err := filepath.EvalSymlinks(absRoot)
+	if err != nil {
+		return nil, err
+	}
+	ours := func(rel string) error {
+		if rel == apply.LockName || strings.HasPrefix(rel, apply.LockName+".") {
+			return refuse("is gen's lock file")
+		}
+		for _, f := range cs.Files {
+			if f.Path == rel {
+				return refuse("is %s, which this change writes; write the body outside the repository", rel)
+			}
+		}
+		if _, read := files[rel]; read {
+			return refuse("is %s, a file of the repository; write the body outside it (e.g. $RUNNER_TEMP/pr.md)", rel)
+		}
+		return nil
+	}
+	lexRel, lexInside := inside(absRoot, abs)
+	if lexInside {
+		if err := ours(lexRel); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := filepath.EvalSymlinks(filepath.Dir(abs))
 	if err != nil {
 		return nil, refuse("its folder: %v", err)
 	}
 	real := filepath.Join(dir, filepath.Base(abs))
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return nil, err
-	}
-	absRoot, err := filepath.Abs(root)
-	if err != nil {
-		return nil, err
-	}
 	if rel, ok := inside(realRoot, real); ok {
-		if rel == apply.LockName || strings.HasPrefix(rel, apply.LockName+".") {
-			return nil, refuse("is gen's lock file")
+		if err := ours(rel); err != nil {
+			return nil, err
 		}
-		if _, read := files[rel]; read {
-			return nil, refuse("is %s, a file of the repository; write the body outside it (e.g. $RUNNER_TEMP/pr.md)", rel)
-		}
-		for _, f := range cs.Files {
-			if f.Path == rel {
-				return nil, refuse("is %s, which this change writes; write the body outside the repository", rel)
-			}
-		}
-	} else if _, ok := inside(absRoot, abs); ok {
+	} else if lexInside {
 		return nil, refuse("a symbolic link on the way leads out of the repository, and gen never writes through links; give a path without links")
 	}
 	why, err := gitops.Owned(real)

@@ -198,9 +198,9 @@ func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts gen
 		var data []byte
 		var err error
 		if f.File == "-" {
-			data, err = readCapped(in, maxManifestSize, "-f - (stdin)")
+			data, err = readCapped(in, maxManifestSize)
 		} else {
-			data, err = readFileCapped(f.File, maxManifestSize, "-f "+f.File)
+			data, err = readFileCapped(f.File, maxManifestSize)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading -f %q: %w", f.File, err)

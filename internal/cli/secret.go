@@ -275,14 +275,14 @@ func readSecretArgs(args []string, stdin io.Reader) ([]generator.KV, error) {
 				return nil, usageErrorf("%s=-: only one value can come from stdin", kv.Key)
 			}
 			stdinUsed = true
-			data, err := readCapped(stdin, maxValueSize, kv.Key+"=- (stdin)")
+			data, err := readCapped(stdin, maxValueSize)
 			if err != nil {
-				return nil, &UsageError{Err: err}
+				return nil, usageErrorf("reading %s from stdin: %v", kv.Key, err)
 			}
 			kv.Value = strings.TrimRight(string(data), "\r\n")
 		case strings.HasPrefix(kv.Value, "@"):
 			file := strings.TrimPrefix(kv.Value, "@")
-			data, err := readFileCapped(file, maxValueSize, kv.Key+"=@"+file)
+			data, err := readFileCapped(file, maxValueSize)
 			if err != nil {
 				var pe *os.PathError
 				if errors.As(err, &pe) {

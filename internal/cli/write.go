@@ -259,8 +259,11 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		}
 		fmt.Fprint(streams.Out, b.String())
 		printNotes(streams, cs)
-		fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written to the repository\n", len(cs.Files))
-		printPRBody(streams, body)
+		if body == nil {
+			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written\n", len(cs.Files))
+		} else {
+			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written to the repository; the pull request body went to %s\n", len(cs.Files), body.path)
+		}
 		return nil
 	}
 	var g *gitops.Repo
