@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -322,6 +323,7 @@ func (w *Writer) acquire(owner Owner) (string, error) {
 	for {
 		err := createLock(lock, journal{Owner: owner})
 		if err == nil {
+			removeStrayLockFiles(lock)
 			w.step()
 			return lock, nil
 		}
@@ -578,6 +580,21 @@ func createLock(lock string, j journal) error {
 		return err
 	}
 	return f.Close()
+}
+
+// removeStrayLockFiles removes the files createLock writes before it links
+// them, left behind by a run killed in between; only a dead run's.
+func removeStrayLockFiles(lock string) {
+	matches, _ := filepath.Glob(lock + ".*.tmp")
+	for _, m := range matches {
+		rest := strings.TrimPrefix(m, lock+".")
+		pidText, _, ok := strings.Cut(rest, ".")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || alive(Owner{PID: pid}) {
+			continue
+		}
+		os.Remove(m)
+	}
 }
 
 // writeJournal replaces the journal atomically.

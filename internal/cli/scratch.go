@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/live"
 	"github.com/gen-gitops/gen/internal/repo"
 )
@@ -169,7 +170,8 @@ func (f *repoFlags) loadOptional(env Env) (*repo.Repo, error) {
 		return r, nil
 	}
 	var usage *UsageError
-	if f.Repo != "" || errors.As(err, &usage) {
+	var interrupted *apply.InterruptedError
+	if f.Repo != "" || errors.As(err, &usage) || errors.As(err, &interrupted) || errors.Is(err, apply.ErrLocked) {
 		return nil, err
 	}
 	if len(f.Domains) > 0 {

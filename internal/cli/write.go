@@ -145,7 +145,7 @@ func (f *writeFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Push, "push", false, "with --commit: push the branch with git (HTTPS: token from GITHUB_TOKEN or GIT_TOKEN; SSH: the ssh-agent)")
 	fs.StringVar(&f.Remote, "remote", gitops.DefaultRemote, "with --push: the remote to push to")
 	fs.BoolVar(&f.AllowInsecureRemote, "allow-insecure-remote", false, "with --push: send the token to a plain http:// remote (in cleartext; gen refuses otherwise)")
-	fs.StringVar(&f.PRBody, "pr-body", "", "write a Markdown summary of the change to this file, for a pull request's body (after the write; never a file of the repository)")
+	fs.StringVar(&f.PRBody, "pr-body", "", "write a Markdown summary of the change to this file, for a pull request's body (after the write; never over a repository's file or through a link)")
 }
 
 func (f *writeFlags) check() error {
