@@ -94,6 +94,9 @@ API token. A folder that is not empty is refused unless --force.`,
 // runInit checks everything that can fail before it writes: options,
 // folder, key, author. Then the key, then the files, then the commit.
 func runInit(streams IO, env Env, f *initFlags, dir string) error {
+	if err := gitops.ValidateBranch(f.Branch); err != nil {
+		return &UsageError{Err: fmt.Errorf("--branch %w", err)}
+	}
 	opts := generator.InitOptions{
 		Domain: f.Domain, Cluster: f.Cluster, GitURL: f.GitURL, Branch: f.Branch,
 		TunnelID: f.TunnelID, ACMEEmail: f.ACMEEmail,
