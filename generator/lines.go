@@ -31,3 +31,9 @@ func blockItemRange(lines []string, seq *yaml.Node, i int) (int, int, error) {
 func verifyEdit(file string, old, new []byte, want func(docs []any) ([]any, error)) error {
 	return yamledit.VerifyEdit(file, old, new, want)
 }
+
+func indentOf(line string) int { return yamledit.IndentOf(line) }
+
+func insertLines(lines []string, at int, newLines []string) []string {
+	return yamledit.InsertLines(lines, at, newLines)
+}

@@ -76,8 +76,10 @@ type AddOptions struct {
 	// Values is a YAML document of HelmRelease values (ModeChart).
 	Values []byte
 
-	Hosts   []string
-	Gateway string // "external" or "internal"
+	Hosts []string
+	// AllowWildcard lets a host be a wildcard (*.example.org).
+	AllowWildcard bool
+	Gateway       string // "external" or "internal"
 	// Expose is how the hostnames reach the app.
 	Expose generator.Expose
 	// Access is the policy of ExposeAccess.
@@ -162,6 +164,7 @@ func (o AddOptions) Validate() error {
 		o.validateChartShape,
 		o.validateExpose,
 		o.validateGateway,
+		o.validateHosts,
 		o.validateChart,
 		o.validateValues,
 	} {
@@ -309,18 +312,21 @@ func (o AddOptions) validateGateway() error {
 	return nil
 }
 
+// validateHosts refuses a wildcard host unless AllowWildcard.
+func (o AddOptions) validateHosts() error {
+	return generator.CheckHosts(o.Hosts, o.AllowWildcard)
+}
+
 // validateChart checks --chart and --chart-version in chart mode.
 func (o AddOptions) validateChart() error {
 	if o.Mode != ModeChart {
 		return nil
 	}
-	if _, err := parseChart(o.Chart); err != nil {
+	c, err := parseChart(o.Chart)
+	if err != nil {
 		return err
 	}
-	if o.ChartVersion == "" {
-		return fmt.Errorf("--chart-version is required with --chart: pin the version Flux installs")
-	}
-	return nil
+	return generator.ValidateChartVersion(o.ChartVersion, c.OCI)
 }
 
 // validateValues checks that --values is a YAML mapping.
@@ -343,6 +349,9 @@ type chartRef struct {
 }
 
 func parseChart(s string) (chartRef, error) {
+	if err := generator.ValidateChartURL(s); err != nil {
+		return chartRef{}, err
+	}
 	switch {
 	case strings.HasPrefix(s, "oci://"):
 		rest := strings.TrimPrefix(s, "oci://")
@@ -392,6 +401,9 @@ func (g *adder) run() (*generator.Changeset, error) {
 		return nil, err
 	}
 	g.f = NewFolder(g.r, o.Namespace, o.Name)
+	if err := g.f.CheckNewNamespace(); err != nil {
+		return nil, err
+	}
 	if err := g.resolveHosts(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"path"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/scaffolds"
 )
@@ -135,7 +137,11 @@ func (f *Folder) Register() error {
 		if err != nil {
 			return err
 		}
-		f.Changeset.Add(path.Join(f.NamespaceDir, "namespace.yaml"), nsFile)
+		// A namespace.yaml already there stays as it is: it may carry
+		// labels and annotations the scaffold does not.
+		if _, ok := f.r.Files[path.Join(f.NamespaceDir, "namespace.yaml")]; !ok {
+			f.Changeset.Add(path.Join(f.NamespaceDir, "namespace.yaml"), nsFile)
+		}
 		f.Changeset.Add(path.Join(f.NamespaceDir, "kustomization.yaml"), kfile)
 		return nil
 	}
@@ -146,6 +152,36 @@ func (f *Folder) Register() error {
 	}
 	if changed {
 		f.Changeset.Add(ns.Kustomization, out)
+	}
+	return nil
+}
+
+// CheckNewNamespace refuses to scaffold a namespace whose folder already
+// holds a kustomization that discovery could not use: gen would replace
+// it, and every app it lists would be pruned by Flux. A kustomization that
+// does not parse is named with the parser's line.
+func (f *Folder) CheckNewNamespace() error {
+	if f.r.Namespaces[f.Namespace] != nil {
+		return nil
+	}
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		p := path.Join(f.NamespaceDir, name)
+		data, ok := f.r.Files[p]
+		if !ok {
+			continue
+		}
+		// The fields discovery reads (internal/repo's Kustomization).
+		var k struct {
+			APIVersion string   `yaml:"apiVersion"`
+			Kind       string   `yaml:"kind"`
+			Namespace  string   `yaml:"namespace"`
+			Resources  []string `yaml:"resources"`
+			Components []string `yaml:"components"`
+		}
+		if err := yaml.Unmarshal(data, &k); err != nil {
+			return fmt.Errorf("%s: %s; gen cannot read this namespace kustomization and never replaces one: fix the file and run the command again", p, generator.YAMLProblem(data, err))
+		}
+		return fmt.Errorf("%s exists but does not make namespace %s (its namespace: field names another); fix it, or name the app by that namespace", p, f.Namespace)
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
 	root.AddCommand(newPreflightCmd(streams, env))
-	root.AddCommand(newRemoveAppCmd(streams, env))
+	root.AddCommand(newRemoveAppCmd(streams, env), newRecoverCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }
@@ -111,8 +111,14 @@ func newVersionCmd(streams IO) *cobra.Command {
 
 // Main runs gen with args and returns the process exit code.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
-	streams := IO{In: in, Out: out, ErrOut: errOut}
-	root := NewRootCmd(streams, ProcessEnv())
+	return Run(args, IO{In: in, Out: out, ErrOut: errOut}, ProcessEnv())
+}
+
+// Run is Main with the streams and the environment given: tests run gen
+// with an Env of their own.
+func Run(args []string, streams IO, env Env) int {
+	errOut := streams.ErrOut
+	root := NewRootCmd(streams, env)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
