@@ -68,7 +68,8 @@ points at the full diff (--full FILE writes it).`,
 
   # Two commits, as a PR comment, the full diff in a file
   gen diff --base origin/main --head HEAD --output markdown --full gen-diff.txt > comment.md`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.Base == "" {
 				return usageErrorf("--base is required: the revision to compare with, e.g. --base main")

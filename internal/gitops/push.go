@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 // DefaultRemote is the remote --push uses when none is named.
@@ -135,6 +137,10 @@ func (r *Repo) PushTarget(ctx context.Context, opts PushOptions) (*PushTarget, e
 		return nil, err
 	}
 	t := &PushTarget{Remote: name, URL: redactURL(raw), Branch: branch, Auth: how, auth: auth}
+	// The remote is the user's choice: gen's network guard lets it through
+	// (go-git's HTTP client holds the transport it was built with; the
+	// permit keeps that true if it ever reads the default one).
+	ctx = netguard.Permit(ctx)
 	if _, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth}); err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return nil, t.explain(err)
 	}
@@ -166,7 +172,7 @@ func (t *PushTarget) explain(err error) error {
 func (r *Repo) Push(ctx context.Context, t *PushTarget, commit plumbing.Hash) error {
 	ref := plumbing.NewBranchReferenceName(t.Branch)
 	spec := config.RefSpec(ref.String() + ":" + ref.String())
-	err := r.git.PushContext(ctx, &git.PushOptions{
+	err := r.git.PushContext(netguard.Permit(ctx), &git.PushOptions{
 		RemoteName: t.Remote,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       t.auth,
