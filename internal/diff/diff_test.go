@@ -290,6 +290,53 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 }
 
+// TestSecretsRedactedWhereverTheyHide: a Secret inside a HelmRelease's
+// values (an extraObjects entry, and the same as a multi-line string) and
+// inside a kind: List is redacted in every output (text, which --full
+// writes, markdown and json), added or changed.
+func TestSecretsRedactedWhereverTheyHide(t *testing.T) {
+	r := newGitRepo(t, testutil.ExampleRepo(t))
+	values := func(pw string) string {
+		return "    extraObjects:\n" +
+			"      - apiVersion: v1\n        kind: Secret\n        metadata:\n          name: extra\n        stringData:\n          password: " + pw + "-object\n" +
+			"    extraManifests: |\n" +
+			"      apiVersion: v1\n      kind: Secret\n      metadata:\n        name: extra-text\n      stringData:\n        password: " + pw + "-text\n"
+	}
+	r.edit(echoHR, "  values:\n", "  values:\n"+values("hunter2-old"))
+	r.write("kubernetes/apps/default/whoami/app/list.yaml", "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: listed\n    stringData:\n      token: hunter2-listed\n")
+	r.edit(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./list.yaml\n")
+	first := r.compare("HEAD", "")
+	r.commit("secrets in values")
+	r.edit(echoHR, "hunter2-old-object", "hunter2-new-object")
+	r.edit(echoHR, "hunter2-old-text", "hunter2-new-text")
+	second := r.compare("HEAD", "")
+
+	for name, res := range map[string]*Result{"added": first, "changed": second} {
+		if res.Objects() == 0 {
+			t.Fatalf("%s: no object differs", name)
+		}
+		var text, js bytes.Buffer
+		if err := WriteText(&text, res); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&js, res); err != nil {
+			t.Fatal(err)
+		}
+		outs := map[string]string{"text": text.String(), "json": js.String(), "markdown": Markdown(res, MarkdownOptions{})}
+		for format, out := range outs {
+			if strings.Contains(out, "hunter2") {
+				t.Errorf("%s, %s output shows a secret value:\n%s", name, format, out)
+			}
+			if !strings.Contains(out, Redacted) {
+				t.Errorf("%s, %s output shows no redaction", name, format)
+			}
+		}
+		if name == "changed" && !strings.Contains(outs["text"], RedactedChanged) {
+			t.Errorf("the changed values do not show as changed:\n%s", outs["text"])
+		}
+	}
+}
+
 // TestMarkdownBudget: a comment never passes its budget; the objects left
 // out are counted, and every section is closed.
 func TestMarkdownBudget(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"sigs.k8s.io/kustomize/api/provider"
+
 	"github.com/gen-gitops/gen/internal/netguard"
 )
 
@@ -140,5 +142,25 @@ func TestNoProgramRunsWithoutPath(t *testing.T) {
 	_, _ = kustomizeBuild(guardFS(files, ""), "/app", false)
 	if _, statErr := os.Stat(ran); errors.Is(statErr, os.ErrNotExist) {
 		t.Fatal("kustomize did not run git with PATH set: the case proves nothing")
+	}
+}
+
+// TestPrintableHidesSecretValues: an object printed in a render error
+// shows no Secret value.
+func TestPrintableHidesSecretValues(t *testing.T) {
+	rf := provider.NewDefaultDepProvider().GetResourceFactory()
+	res, err := rf.FromMap(map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"generateName": "s-"},
+		"stringData": map[string]any{"password": "hunter2"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := printable(res)
+	if strings.Contains(got, "hunter2") || !strings.Contains(got, "generateName: s-") {
+		t.Errorf("printable:\n%s", got)
+	}
+	if !strings.Contains(res.MustString(), "hunter2") {
+		t.Error("printable changed the resource")
 	}
 }
