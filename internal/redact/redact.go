@@ -74,11 +74,12 @@ type Value struct {
 }
 
 // PathString writes a path the way decoding errors write field paths:
-// "spec.values.extraObjects[0].stringData.token".
+// "spec.values.extraObjects[0].stringData.token", and a document of a
+// string as "spec.values.manifests#0".
 func PathString(p []string) string {
 	var b strings.Builder
 	for i, s := range p {
-		if i > 0 && !strings.HasPrefix(s, "[") {
+		if i > 0 && !strings.HasPrefix(s, "[") && !strings.HasPrefix(s, "#") {
 			b.WriteByte('.')
 		}
 		b.WriteString(s)
@@ -375,7 +376,7 @@ func (w *walker) documents(s string) (docs []any, ok bool) {
 		if len(n.Content) == 0 || n.Content[0].Kind != yaml3.MappingNode {
 			continue
 		}
-		v, within := plainValue(n.Content[0], &budget)
+		v, within := fromNode(n.Content[0], &budget)
 		if !within {
 			return nil, false
 		}
@@ -383,9 +384,14 @@ func (w *walker) documents(s string) (docs []any, ok bool) {
 	}
 }
 
-// plainValue converts a YAML node into the values encoding/json makes,
-// aliases followed, spending budget on every node.
-func plainValue(n *yaml3.Node, budget *int) (any, bool) {
+// FromNode converts a YAML node into the values encoding/json makes
+// (map[string]any, []any, strings, numbers, booleans), aliases followed;
+// ok is false when that takes more than maxNodes nodes.
+func FromNode(n *yaml3.Node, maxNodes int) (v any, ok bool) {
+	return fromNode(n, &maxNodes)
+}
+
+func fromNode(n *yaml3.Node, budget *int) (any, bool) {
 	*budget--
 	if *budget < 0 {
 		return nil, false
@@ -395,11 +401,16 @@ func plainValue(n *yaml3.Node, budget *int) (any, bool) {
 		if n.Alias == nil {
 			return nil, true
 		}
-		return plainValue(n.Alias, budget)
+		return fromNode(n.Alias, budget)
+	case yaml3.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, true
+		}
+		return fromNode(n.Content[0], budget)
 	case yaml3.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, ok := plainValue(n.Content[i+1], budget)
+			v, ok := fromNode(n.Content[i+1], budget)
 			if !ok {
 				return nil, false
 			}
@@ -409,7 +420,7 @@ func plainValue(n *yaml3.Node, budget *int) (any, bool) {
 	case yaml3.SequenceNode:
 		l := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, ok := plainValue(c, budget)
+			v, ok := fromNode(c, budget)
 			if !ok {
 				return nil, false
 			}
