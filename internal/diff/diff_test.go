@@ -337,6 +337,47 @@ func TestSecretsRedactedWhereverTheyHide(t *testing.T) {
 	}
 }
 
+// TestHeadThatDoesNotRender: when the head no longer renders a
+// Kustomization, its objects are not reported removed: the result says
+// which Kustomization fails and why, fails, and every output says so.
+func TestHeadThatDoesNotRender(t *testing.T) {
+	r := newGitRepo(t, testutil.ExampleRepo(t))
+	r.edit(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./missing.yaml\n")
+	res := r.compare("HEAD", "")
+	if !res.Failed() {
+		t.Error("the result does not fail")
+	}
+	failed := res.HeadFailures()
+	if len(failed) != 1 || failed[0].ID != "default/whoami" || !strings.Contains(failed[0].HeadError, "missing.yaml") {
+		t.Fatalf("head failures %+v", failed)
+	}
+	for _, k := range res.Kustomizations {
+		for _, o := range k.Objects {
+			if o.Change == Removed {
+				t.Errorf("%s %s reported removed", k.ID, o.ID())
+			}
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "The head does not render 1 Kustomization(s)") || !strings.Contains(text.String(), "default/whoami: ") {
+		t.Errorf("text:\n%s", text.String())
+	}
+	md := Markdown(res, MarkdownOptions{})
+	if !strings.Contains(md, "**This change breaks the build.**") || !strings.Contains(md, "- `default/whoami`: ") || !strings.Contains(md, "does not render at the head") || strings.Contains(md, "removed</summary>") {
+		t.Errorf("markdown:\n%s", md)
+	}
+
+	// A change that renders does not fail.
+	r2 := newGitRepo(t, testutil.ExampleRepo(t))
+	r2.edit(whoamiDep, "replicas: 1", "replicas: 2")
+	if ok := r2.compare("HEAD", ""); ok.Failed() || len(ok.HeadFailures()) > 0 {
+		t.Errorf("a change that renders fails: %+v", ok.Findings)
+	}
+}
+
 // TestMarkdownBudget: a comment never passes its budget; the objects left
 // out are counted, and every section is closed.
 func TestMarkdownBudget(t *testing.T) {
