@@ -142,9 +142,11 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 // scanFile parses one file. It reports the documents, the findings, and
 // whether the file must be left out.
 func scanFile(p string, data []byte, l Limits) (docs []document, findings []Finding, hostile bool) {
-	// Only a file that names a Secret or a secretGenerator is walked for
-	// the Secrets inside its documents.
-	mayHoldSecrets := bytes.Contains(data, []byte("Secret")) || bytes.Contains(data, []byte("secretGenerator"))
+	// Only a file that names a Secret and holds a data or stringData
+	// field, or a secretGenerator, is walked for the Secrets inside its
+	// documents.
+	mayHoldSecrets := bytes.Contains(data, []byte("secretGenerator")) ||
+		(bytes.Contains(data, []byte("Secret")) && secretDataField.Match(data))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var root yaml.Node
@@ -300,6 +302,10 @@ func describe(p string, n *yaml.Node) document {
 	}
 	return d
 }
+
+// secretDataField matches a data or stringData field, in YAML or JSON
+// (not metadata).
+var secretDataField = regexp.MustCompile(`\b(stringData|data)["']?\s*:`)
 
 // sopsSettings are the settings of a sops block that leave keys
 // unencrypted, in the order sops reads them.
