@@ -97,8 +97,10 @@ type AddAppOptions struct {
 	// Values is a YAML document of HelmRelease values (ModeChart).
 	Values []byte
 
-	Hosts   []string
-	Gateway string // "external" or "internal"
+	Hosts []string
+	// AllowWildcard lets a host be a wildcard (*.example.org).
+	AllowWildcard bool
+	Gateway       string // "external" or "internal"
 	// Expose is how the hostnames reach the app (ExposeGateway when empty).
 	Expose Expose
 	// Access is the policy of ExposeAccess.
@@ -266,12 +268,16 @@ func (o *AddAppOptions) Validate() error {
 	if o.Gateway != "external" && o.Gateway != "internal" {
 		return fmt.Errorf("--gateway %q: want external or internal", o.Gateway)
 	}
+	if err := checkHosts(o.Hosts, o.AllowWildcard); err != nil {
+		return err
+	}
 	if o.Mode == ModeChart {
-		if _, err := parseChart(o.Chart); err != nil {
+		c, err := parseChart(o.Chart)
+		if err != nil {
 			return err
 		}
-		if o.ChartVersion == "" {
-			return fmt.Errorf("--chart-version is required with --chart: pin the version Flux installs")
+		if err := validateChartVersion(o.ChartVersion, c.OCI); err != nil {
+			return err
 		}
 	}
 	if len(o.Values) > 0 {
@@ -291,6 +297,9 @@ type chartRef struct {
 }
 
 func parseChart(s string) (chartRef, error) {
+	if err := validateChartURL(s); err != nil {
+		return chartRef{}, err
+	}
 	switch {
 	case strings.HasPrefix(s, "oci://"):
 		rest := strings.TrimPrefix(s, "oci://")
@@ -367,6 +376,9 @@ func (g *appGen) run() (*Changeset, error) {
 		g.nsDir = ns.Dir
 	} else {
 		g.nsDir = path.Join(r.AppsDir, o.Namespace)
+		if err := checkNoNamespaceKustomization(r, g.nsDir, o.Namespace); err != nil {
+			return nil, err
+		}
 	}
 	g.appDir = path.Join(g.nsDir, o.Name)
 	if len(o.Hosts) > 0 {
@@ -891,7 +903,11 @@ func (g *appGen) register(ns *repo.Namespace) error {
 		if err != nil {
 			return err
 		}
-		g.cs.Add(path.Join(g.nsDir, "namespace.yaml"), nsFile)
+		// A namespace.yaml already there stays as it is: it may carry
+		// labels and annotations the scaffold does not.
+		if _, ok := g.r.Files[path.Join(g.nsDir, "namespace.yaml")]; !ok {
+			g.cs.Add(path.Join(g.nsDir, "namespace.yaml"), nsFile)
+		}
 		g.cs.Add(path.Join(g.nsDir, "kustomization.yaml"), kfile)
 		return nil
 	}
@@ -902,6 +918,25 @@ func (g *appGen) register(ns *repo.Namespace) error {
 	}
 	if changed {
 		g.cs.Add(ns.Kustomization, out)
+	}
+	return nil
+}
+
+// checkNoNamespaceKustomization refuses to scaffold a namespace whose
+// folder already holds a kustomization that discovery could not use: gen
+// would replace it, and every app it lists would be pruned by Flux. A
+// kustomization that does not parse is named with the parser's line.
+func checkNoNamespaceKustomization(r *repo.Repo, dir, namespace string) error {
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		p := path.Join(dir, name)
+		data, ok := r.Files[p]
+		if !ok {
+			continue
+		}
+		if _, err := repo.ParseKustomization(data); err != nil {
+			return fmt.Errorf("%s: %s; gen cannot read this namespace kustomization and never replaces one: fix the file and run the command again", p, yamlProblem(data, err))
+		}
+		return fmt.Errorf("%s exists but does not make namespace %s (its namespace: field names another); fix it, or name the app by that namespace", p, namespace)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/gen-gitops/gen/internal/urlredact"
 	"github.com/gen-gitops/gen/scaffolds"
 )
 
@@ -76,9 +77,13 @@ func (o *InitOptions) Validate() error {
 		return fmt.Errorf("--branch %q is not a valid branch name", o.Branch)
 	}
 	if o.GitURL != "" {
+		if urlredact.HasCredentials(o.GitURL) {
+			return fmt.Errorf("--git-url %q holds credentials, and the URL is committed to the repository: drop them; Flux reads them from the flux-system Secret",
+				urlredact.URL(o.GitURL))
+		}
 		u, err := url.Parse(o.GitURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh") || u.Host == "" {
-			return fmt.Errorf("--git-url %q: Flux needs an https:// or ssh:// URL (for GitHub over SSH: ssh://git@github.com/OWNER/REPOSITORY)", o.GitURL)
+			return fmt.Errorf("--git-url %q: Flux needs an https:// or ssh:// URL (for GitHub over SSH: ssh://git@github.com/OWNER/REPOSITORY)", urlredact.URL(o.GitURL))
 		}
 	}
 	if o.TunnelToken != "" {

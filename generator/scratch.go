@@ -23,6 +23,8 @@ type ScratchOptions struct {
 	// Hosts are hostnames: a full hostname, or (inside a repository) a
 	// name on the primary domain.
 	Hosts []string
+	// AllowWildcard lets a host be a wildcard (*.example.org).
+	AllowWildcard bool
 	// Gateway is "external" (default) or "internal".
 	Gateway string
 	// Namespace is where scratch apps run (default scratch).
@@ -86,6 +88,9 @@ func (o *ScratchOptions) Validate() error {
 	}
 	if o.Gateway != "external" && o.Gateway != "internal" {
 		return fmt.Errorf("--gateway %q: want external or internal", o.Gateway)
+	}
+	if err := checkHosts(o.Hosts, o.AllowWildcard); err != nil {
+		return err
 	}
 	return o.validateExpose()
 }

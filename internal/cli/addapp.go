@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,30 +12,31 @@ import (
 
 type addAppFlags struct {
 	writeFlags
-	Raw          bool
-	Image        string
-	Port         int
-	Env          []string
-	Replicas     int
-	CPU          string
-	Memory       string
-	Probe        string
-	Persist      []string
-	Chart        string
-	ChartVersion string
-	Values       string
-	Hosts        []string
-	Gateway      string
-	DependsOn    []string
-	Secrets      []string
-	Force        bool
-	ImagePolicy  string
-	ImageExtract string
-	Expose       exposeFlag
-	Strict       bool
-	AllowEmails  []string
-	AllowDomains []string
-	ChuteConfig  string
+	Raw           bool
+	Image         string
+	Port          int
+	Env           []string
+	Replicas      int
+	CPU           string
+	Memory        string
+	Probe         string
+	Persist       []string
+	Chart         string
+	ChartVersion  string
+	Values        string
+	Hosts         []string
+	AllowWildcard bool
+	Gateway       string
+	DependsOn     []string
+	Secrets       []string
+	Force         bool
+	ImagePolicy   string
+	ImageExtract  string
+	Expose        exposeFlag
+	Strict        bool
+	AllowEmails   []string
+	AllowDomains  []string
+	ChuteConfig   string
 
 	// ImageAutomation is --image-automation: false leaves the
 	// ImageUpdateAutomation to the user.
@@ -137,10 +137,13 @@ is written. Running the same command twice changes nothing.`,
 			if err != nil {
 				return err
 			}
+			if err := checkPortFlag(cmd, f.Port); err != nil {
+				return err
+			}
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -174,6 +177,7 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringVar(&f.ChartVersion, "chart-version", "", "with --chart: the chart version to pin")
 	fl.StringVar(&f.Values, "values", "", "with --chart: a YAML file of HelmRelease values")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "expose on a hostname: a name on the primary domain or a full hostname (repeatable)")
+	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
 	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
 	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
 	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
@@ -201,7 +205,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 	o := generator.AddAppOptions{
 		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
-		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
+		Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
 		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	o.SkipImageAutomation = !f.ImageAutomation
@@ -219,7 +223,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		if f.Chart == "" {
 			return o, usageErrorf("--values goes with --chart; app-template values come from the other flags")
 		}
-		data, err := os.ReadFile(f.Values)
+		data, err := readFileCapped(f.Values, maxValueSize)
 		if err != nil {
 			return o, usageErrorf("--values: %v", err)
 		}

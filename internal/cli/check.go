@@ -110,6 +110,11 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 			if err != nil {
 				return err
 			}
+			// A half-written tree is neither the old nor the new one:
+			// findings on it would be wrong.
+			if err := env.writer(root, "").CheckReadable(); err != nil {
+				return err
+			}
 			return runCheck(streams, env, root, opts, check.Format(f.Output), f.color(streams.Out, env), f.Markdown)
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 
+	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/check"
 	"github.com/gen-gitops/gen/internal/diff"
 	"github.com/gen-gitops/gen/internal/flux"
@@ -121,6 +122,9 @@ func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
 	var headCommit *object.Commit
 	headName := f.Head
 	if f.Head == worktree {
+		if err := apply.NewWriter(root).CheckReadable(); err != nil {
+			return err
+		}
 		if base, err = repo.Read(baseCommit, l); err != nil {
 			return err
 		}

@@ -102,7 +102,7 @@ Editing cluster-secrets needs the age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or
 			if f.Var != "" && !repo.IsDomainVar(f.Var) {
 				return usageErrorf("--var %q: want SECRET_DOMAIN or SECRET_DOMAIN_<SUFFIX> in capitals, e.g. SECRET_DOMAIN_FOUR", f.Var)
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -148,7 +148,7 @@ The domain's variable is found by decrypting cluster-secrets with the age key;
 			if _, err := generator.NormalizeDomain(args[0]); err != nil {
 				return &UsageError{Err: err}
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}

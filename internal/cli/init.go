@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -95,6 +94,9 @@ API token. A folder that is not empty is refused unless --force.`,
 // runInit checks everything that can fail before it writes: options,
 // folder, key, author. Then the key, then the files, then the commit.
 func runInit(streams IO, env Env, f *initFlags, dir string) error {
+	if err := gitops.ValidateBranch(f.Branch); err != nil {
+		return &UsageError{Err: fmt.Errorf("--branch %w", err)}
+	}
 	opts := generator.InitOptions{
 		Domain: f.Domain, Cluster: f.Cluster, GitURL: f.GitURL, Branch: f.Branch,
 		TunnelID: f.TunnelID, ACMEEmail: f.ACMEEmail,
@@ -114,9 +116,9 @@ func runInit(streams IO, env Env, f *initFlags, dir string) error {
 				return usageErrorf("%s -: only one token can come from stdin", in.flag)
 			}
 			stdinUsed = true
-			data, err = io.ReadAll(streams.In)
+			data, err = readCapped(streams.In, maxValueSize)
 		} else {
-			data, err = os.ReadFile(in.file)
+			data, err = readFileCapped(in.file, maxValueSize)
 		}
 		if err != nil {
 			return usageErrorf("%s: %v", in.flag, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -114,7 +113,7 @@ and is not checked.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -199,9 +198,9 @@ func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts gen
 		var data []byte
 		var err error
 		if f.File == "-" {
-			data, err = io.ReadAll(io.LimitReader(in, 16<<20+1))
+			data, err = readCapped(in, maxManifestSize)
 		} else {
-			data, err = os.ReadFile(f.File)
+			data, err = readFileCapped(f.File, maxManifestSize)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading -f %q: %w", f.File, err)

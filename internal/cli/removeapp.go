@@ -64,7 +64,7 @@ outside the app's folder whose values reach one of its Services by DNS name
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}

@@ -75,7 +75,7 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
 	root.AddCommand(newPreflightCmd(streams, env))
-	root.AddCommand(newRemoveAppCmd(streams, env))
+	root.AddCommand(newRemoveAppCmd(streams, env), newRecoverCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }
@@ -122,8 +122,14 @@ func newVersionCmd(streams IO) *cobra.Command {
 // netguard): whatever a repository names, no command fetches it.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 	netguard.Install()
-	streams := IO{In: in, Out: out, ErrOut: errOut}
-	root := NewRootCmd(streams, ProcessEnv())
+	return Run(args, IO{In: in, Out: out, ErrOut: errOut}, ProcessEnv())
+}
+
+// Run is Main with the streams and the environment given: tests run gen
+// with an Env of their own.
+func Run(args []string, streams IO, env Env) int {
+	errOut := streams.ErrOut
+	root := NewRootCmd(streams, env)
 	err := execute(root, args)
 	if err == nil {
 		return ExitOK

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/live"
 	"github.com/gen-gitops/gen/internal/repo"
 )
@@ -57,17 +58,18 @@ they are listed, removed, and promoted into the repository with
 
 type scratchNewFlags struct {
 	repoFlags
-	Image        string
-	Port         int
-	Hosts        []string
-	Gateway      string
-	Namespace    string
-	Out          string
-	Expose       exposeFlag
-	AllowEmails  []string
-	AllowDomains []string
-	ChuteConfig  string
-	Strict       bool
+	Image         string
+	Port          int
+	Hosts         []string
+	AllowWildcard bool
+	Gateway       string
+	Namespace     string
+	Out           string
+	Expose        exposeFlag
+	AllowEmails   []string
+	AllowDomains  []string
+	ChuteConfig   string
+	Strict        bool
 }
 
 func newScratchNewCmd(streams IO, env Env) *cobra.Command {
@@ -107,9 +109,12 @@ printed or written.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := generator.ScratchOptions{
-				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, Gateway: f.Gateway, Namespace: f.Namespace,
+				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Namespace: f.Namespace,
 				Expose: generator.Expose(f.Expose),
 				Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+			}
+			if err := checkPortFlag(cmd, f.Port); err != nil {
+				return err
 			}
 			if err := opts.Validate(); err != nil {
 				return &UsageError{Err: err}
@@ -144,6 +149,7 @@ printed or written.`,
 	fl.StringVar(&f.Image, "image", "", "container image, e.g. ghcr.io/org/app:1.2.3")
 	fl.IntVar(&f.Port, "port", 0, "container and service port (default 80)")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "hostname to route (repeatable); inside a repository a bare name is on the primary domain")
+	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
 	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
 	fl.StringVarP(&f.Namespace, "namespace", "n", generator.DefaultScratchNamespace, "namespace of scratch apps")
 	fl.StringVarP(&f.Out, "out", "o", "", "write the manifest to this file instead of stdout")
@@ -164,7 +170,8 @@ func (f *repoFlags) loadOptional(env Env) (*repo.Repo, error) {
 		return r, nil
 	}
 	var usage *UsageError
-	if f.Repo != "" || errors.As(err, &usage) {
+	var interrupted *apply.InterruptedError
+	if f.Repo != "" || errors.As(err, &usage) || errors.As(err, &interrupted) || errors.Is(err, apply.ErrLocked) {
 		return nil, err
 	}
 	if len(f.Domains) > 0 {

@@ -153,7 +153,7 @@ needs only the recipients in .sops.yaml.`,
 			if err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -275,13 +275,14 @@ func readSecretArgs(args []string, stdin io.Reader) ([]generator.KV, error) {
 				return nil, usageErrorf("%s=-: only one value can come from stdin", kv.Key)
 			}
 			stdinUsed = true
-			data, err := io.ReadAll(stdin)
+			data, err := readCapped(stdin, maxValueSize)
 			if err != nil {
-				return nil, fmt.Errorf("reading %s from stdin: %w", kv.Key, err)
+				return nil, usageErrorf("reading %s from stdin: %v", kv.Key, err)
 			}
 			kv.Value = strings.TrimRight(string(data), "\r\n")
 		case strings.HasPrefix(kv.Value, "@"):
-			data, err := os.ReadFile(strings.TrimPrefix(kv.Value, "@"))
+			file := strings.TrimPrefix(kv.Value, "@")
+			data, err := readFileCapped(file, maxValueSize)
 			if err != nil {
 				var pe *os.PathError
 				if errors.As(err, &pe) {
