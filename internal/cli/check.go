@@ -96,7 +96,8 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 
   # Every rule with its severity and fix
   gen check --list-rules`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.ListRules {
 				return listRules(streams.Out)

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 // IO carries the streams a command reads and writes.
@@ -36,6 +38,12 @@ func (e *UsageError) Unwrap() error { return e.Err }
 func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
+
+// runsNoProgram is the annotation of a command that never runs a program
+// (gen check, gen diff): Main runs it with PATH emptied, so that nothing a
+// repository names (kustomize clones a git address by running git) can
+// make it run one.
+const runsNoProgram = "gen.runs-no-program"
 
 // Version is set at link time with -X.
 var Version = "dev"
@@ -109,8 +117,11 @@ func newVersionCmd(streams IO) *cobra.Command {
 	}
 }
 
-// Main runs gen with args and returns the process exit code.
+// Main runs gen with args and returns the process exit code. It first
+// closes the network to everything but gen's own call sites (see
+// netguard): whatever a repository names, no command fetches it.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
+	netguard.Install()
 	return Run(args, IO{In: in, Out: out, ErrOut: errOut}, ProcessEnv())
 }
 
@@ -119,8 +130,7 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 func Run(args []string, streams IO, env Env) int {
 	errOut := streams.ErrOut
 	root := NewRootCmd(streams, env)
-	root.SetArgs(args)
-	err := root.Execute()
+	err := execute(root, args)
 	if err == nil {
 		return ExitOK
 	}
@@ -137,6 +147,16 @@ func Run(args []string, streams IO, env Env) int {
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// execute runs the command args name, with PATH emptied for one that runs
+// no program, and put back after: tests run commands in their own process.
+func execute(root *cobra.Command, args []string) error {
+	root.SetArgs(args)
+	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[runsNoProgram] == "true" {
+		defer netguard.ForbidPrograms()()
+	}
+	return root.Execute()
 }
 
 // exitCoder lets an error choose its exit code (check's findings: 1).

@@ -13,6 +13,7 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 
+	"github.com/gen-gitops/gen/internal/netguard"
 	"github.com/gen-gitops/gen/internal/urlredact"
 )
 
@@ -149,6 +150,10 @@ func (r *Repo) PushTarget(ctx context.Context, opts PushOptions) (*PushTarget, e
 	if b, ok := auth.(*githttp.BasicAuth); ok {
 		t.secrets = append(t.secrets, b.Password)
 	}
+	// The remote is the user's choice: gen's network guard lets it through
+	// (go-git's HTTP client holds the transport it was built with; the
+	// permit keeps that true if it ever reads the default one).
+	ctx = netguard.Permit(ctx)
 	if _, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, CABundle: opts.CABundle}); err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return nil, t.explain(err)
 	}
@@ -180,7 +185,7 @@ func (t *PushTarget) explain(err error) error {
 func (r *Repo) Push(ctx context.Context, t *PushTarget, commit plumbing.Hash) error {
 	ref := plumbing.NewBranchReferenceName(t.Branch)
 	spec := config.RefSpec(ref.String() + ":" + ref.String())
-	err := r.git.PushContext(ctx, &git.PushOptions{
+	err := r.git.PushContext(netguard.Permit(ctx), &git.PushOptions{
 		RemoteName: t.Remote,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       t.auth,
