@@ -19,6 +19,7 @@ import (
 
 	"github.com/gen-gitops/gen/internal/helm/chartcache"
 	"github.com/gen-gitops/gen/internal/helm/helmtest"
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 func newCache(t *testing.T) *chartcache.Cache {
@@ -456,5 +457,32 @@ func TestCredentialsFromSecrets(t *testing.T) {
 	}
 	if c, ok := creds.lookup("charts.example.org"); !ok || c.Username != "u" {
 		t.Errorf("basic auth: %+v %v", c, ok)
+	}
+}
+
+// TestWorksUnderTheNetworkGuard: gen installs a guard on
+// http.DefaultTransport that refuses requests without a permit. The door
+// has its own transport: it is neither refused by the guard nor let
+// through by it, so the host policy alone decides.
+func TestWorksUnderTheNetworkGuard(t *testing.T) {
+	old := http.DefaultTransport
+	t.Cleanup(func() { http.DefaultTransport = old })
+	guard := netguard.Install()
+
+	repo := helmtest.StartChartRepo(t)
+	repo.Add(t, helmtest.Package("simple", helmtest.SimpleChart("simple", "0.1.0")))
+	c := newClient(t, Options{Policy: policy(t, repo.Host)})
+	if _, err := c.Index(context.Background(), repo.URL); err != nil {
+		t.Fatalf("under the guard: %v", err)
+	}
+	if refused := guard.Refused(); len(refused) != 0 {
+		t.Errorf("the door went through the default transport: %v", refused)
+	}
+	// A permit from the caller does not widen the policy.
+	other := helmtest.StartChartRepo(t)
+	_, err := c.Index(netguard.Permit(context.Background()), other.URL)
+	var he *HostError
+	if !errors.As(err, &he) || other.Requests() != 0 {
+		t.Errorf("a permitted context reached a host the policy does not name: %v", err)
 	}
 }

@@ -161,3 +161,14 @@ func TestSandboxStopsASchemaBomb(t *testing.T) {
 		t.Fatalf("want the time budget, got %v", err)
 	}
 }
+
+// TestSandboxWithoutPATH: check and diff empty PATH so that nothing a
+// repository names can run a program; the worker is started by its
+// absolute path and still runs.
+func TestSandboxWithoutPATH(t *testing.T) {
+	t.Setenv("PATH", "")
+	s := newSandbox(t, Limits{})
+	if _, err := s.Render(context.Background(), &Request{Release: release("web", "apps"), Chart: Chart{Archive: helmtest.Package("simple", helmtest.SimpleChart("simple", "0.1.0"))}}); err != nil {
+		t.Fatal(err)
+	}
+}
