@@ -25,11 +25,10 @@ import (
 //     credentials and could answer for any host);
 //   - every response body is cut at a budget.
 type door struct {
-	policy   Policy
-	creds    *Credentials
-	maxBody  int64
-	base     *http.Transport
-	requests func(host string) // counts requests, for tests
+	policy  Policy
+	creds   *Credentials
+	maxBody int64
+	base    *http.Transport
 }
 
 func newDoor(p Policy, creds *Credentials, maxBody int64) *door {
@@ -82,9 +81,6 @@ func (d *door) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, &CredentialError{Owner: owner, Host: req.URL.Host, Insecure: true}
 		}
-	}
-	if d.requests != nil {
-		d.requests(req.URL.Host)
 	}
 	resp, err := d.base.RoundTrip(req)
 	if err != nil {
