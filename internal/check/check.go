@@ -18,9 +18,10 @@ import (
 
 // Options adjust a check.
 type Options struct {
-	// Roots are files holding more root Flux Kustomizations, besides the
-	// ones the repository model finds (or .gen.yaml names; else
-	// kubernetes/flux/cluster/ks.yaml when it exists).
+	// Roots are the files holding the root Flux Kustomizations (or the
+	// folder a Flux installation syncs) of the one cluster to check,
+	// instead of the clusters the repository model finds (or .gen.yaml
+	// names).
 	Roots []string
 	// Disable lists rule ids not to report.
 	Disable []string
@@ -29,6 +30,9 @@ type Options struct {
 	// Domains maps domain variables to their domains (from --domain), so
 	// that literal hostnames can be placed on a domain.
 	Domains map[string]string
+	// Cluster narrows the check to the cluster of that name, in a
+	// repository of several ("" checks every cluster).
+	Cluster string
 }
 
 // Run checks a repository snapshot. The error is nil unless the options
@@ -59,53 +63,19 @@ func Run(snap *Snapshot, opts Options) (*Report, error) {
 	}
 	c.lines = newLines(c.files)
 
-	// 2. The repository model, when the layout is recognised.
-	model, err := repo.FromFiles(c.files, repo.LoadOptions{Domains: opts.Domains})
+	// 2. Each cluster: its model, the render of its tree, strict decoding
+	// and the contract. Clusters are checked one by one, so two roots of
+	// the same name (flux-system/cluster-apps in each) stay apart; a
+	// finding in a base they share is reported once.
+	clusters, err := c.clusters()
 	if err != nil {
-		msg := err.Error()
-		if errors.Is(err, repo.ErrUnknownShape) {
-			msg = strings.TrimPrefix(msg, repo.ErrUnknownShape.Error()+": ")
-		}
-		c.add(newFinding(RuleRepoShape, "", 0, "%s", msg))
-	} else {
-		c.model = model
+		return nil, err
 	}
-
-	// 3. Render every Kustomization.
-	c.render(c.roots())
-
-	// 4. Strict decoding and the contract.
-	c.decode()
-	c.customResources()
-	if c.tree != nil {
-		c.contract()
+	for _, cl := range clusters {
+		c.checkCluster(cl)
 	}
 	c.files = nil
 	return c.report(snap), nil
-}
-
-// roots returns the root files: the model's (or the default, when it
-// exists or nothing else is given) and the ones asked for.
-func (c *checker) roots() []string {
-	var base []string
-	if c.model != nil {
-		base = c.model.RootKustomizations
-	}
-	if len(base) == 0 {
-		if _, ok := c.files[flux.DefaultRoot]; ok || len(c.opts.Roots) == 0 {
-			base = []string{flux.DefaultRoot}
-		}
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range append(base, c.opts.Roots...) {
-		r = strings.TrimPrefix(path.Clean(r), "./")
-		if !seen[r] {
-			seen[r] = true
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // checker holds one check's state.
@@ -126,6 +96,10 @@ type checker struct {
 	// objects are every rendered object with the Kustomization that
 	// rendered it.
 	objects []rendered
+
+	// clusters and the counts of what was rendered, over every cluster.
+	clusterInfos                              []ClusterInfo
+	kustomizations, built, notBuilt, nObjects int
 }
 
 // rendered is one rendered object and its Kustomization.
@@ -422,18 +396,11 @@ func (c *checker) report(snap *Snapshot) *Report {
 		rep.Findings = []Finding{}
 	}
 	rep.Summary.Files = len(snap.Files)
-	rep.Summary.Objects = len(c.objects)
-	if c.tree != nil {
-		rep.Summary.Kustomizations = len(c.tree.Kustomizations)
-		for i, ks := range c.tree.Kustomizations {
-			switch {
-			case ks.External:
-				rep.Summary.NotBuilt++
-			case c.tree.Rendered[i] != nil:
-				rep.Summary.Built++
-			}
-		}
-	}
+	rep.Summary.Objects = c.nObjects
+	rep.Summary.Kustomizations = c.kustomizations
+	rep.Summary.Built = c.built
+	rep.Summary.NotBuilt = c.notBuilt
+	rep.Clusters = c.clusterInfos
 	rep.count()
 	return rep
 }

@@ -108,8 +108,24 @@ type Summary struct {
 
 // Report is the result of a check.
 type Report struct {
-	Findings []Finding `json:"findings"`
-	Summary  Summary   `json:"summary"`
+	// Clusters are the clusters checked, with their roots and why gen
+	// took them for clusters.
+	Clusters []ClusterInfo `json:"clusters"`
+	Findings []Finding     `json:"findings"`
+	Summary  Summary       `json:"summary"`
+}
+
+// ClusterInfo is one cluster a check covered.
+type ClusterInfo struct {
+	Name string `json:"name"`
+	// Roots are the root files or sync folder its tree starts from.
+	Roots []string `json:"roots"`
+	// AppsDir is its folder of namespace folders ("" when none was found).
+	AppsDir string `json:"appsDir,omitempty"`
+	// Why says how gen found it.
+	Why string `json:"why"`
+	// Kustomizations counts the Flux Kustomizations of its tree.
+	Kustomizations int `json:"kustomizations"`
 }
 
 // Failed reports whether any finding is an error.
