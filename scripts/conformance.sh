@@ -136,7 +136,7 @@ for dir in "$CORPUS"/*/; do
 			files=$(wc -l < "$log/diff-git.txt")
 			unused=$(jq '(.unused // []) | length' "$log/diff.json")
 			ks=$(jq '.kustomizations | length' "$log/diff.json")
-			errs=$(jq '[.findings[] | select(.severity=="error")] | length' "$log/diff.json")
+			errs=$(jq '[(.findings // [])[] | select(.severity=="error")] | length' "$log/diff.json")
 			if [ "$missing" = "0" ]; then
 				diffres="$files files: $ks Kustomizations differ, $unused files used by no cluster"
 			else

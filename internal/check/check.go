@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
@@ -96,6 +97,10 @@ type checker struct {
 	// objects are every rendered object with the Kustomization that
 	// rendered it.
 	objects []rendered
+
+	// remoteOff is where remote bases are turned off (noRemoteBases).
+	remoteOnce sync.Once
+	remoteOff  string
 
 	// clusters and the counts of what was rendered, over every cluster.
 	clusterInfos                              []ClusterInfo
@@ -230,6 +235,32 @@ func (c *checker) renderOptions() flux.RenderOptions {
 	return opts
 }
 
+// noRemoteBases returns where the repository turns kustomize-controller's
+// remote bases off (a --no-remote-bases=true argument, in the patches of a
+// FluxInstance or of flux bootstrap's kustomization), as file:line; "" when
+// it does not.
+func (c *checker) noRemoteBases() string {
+	c.remoteOnce.Do(func() {
+		const flag = "--no-remote-bases=true"
+		var files []string
+		for p, data := range c.files {
+			if bytes.Contains(data, []byte(flag)) {
+				files = append(files, p)
+			}
+		}
+		sort.Strings(files)
+		for _, p := range files {
+			for i, line := range strings.Split(string(c.files[p]), "\n") {
+				if t := strings.TrimSpace(line); strings.Contains(t, flag) && !strings.HasPrefix(t, "#") {
+					c.remoteOff = fmt.Sprintf("%s:%d", p, i+1)
+					return
+				}
+			}
+		}
+	})
+	return c.remoteOff
+}
+
 func (c *checker) renderError(e *flux.RenderError) {
 	ks := e.Kustomization
 	var unsafe *flux.UnsafeError
@@ -242,8 +273,23 @@ func (c *checker) renderError(e *flux.RenderError) {
 			case flux.ProblemExec:
 				rule = RuleExec
 			}
-			f := newFinding(rule, p.File, c.lines.textLine(p.File, "", "", p.Ref), "%s entry %q: %s; %s was not built",
-				p.Field, p.Ref, strings.TrimPrefix(p.String(), fmt.Sprintf("%s: %s entry %q ", p.File, p.Field, p.Ref)), ks)
+			line := c.lines.textLine(p.File, "", "", p.Ref)
+			var f Finding
+			if rule == RuleRemote {
+				// kustomize-controller fetches remote bases unless it runs
+				// with --no-remote-bases=true: only then does Flux fail too.
+				if where := c.noRemoteBases(); where != "" {
+					f = newFinding(rule, p.File, line, "%s entry %q is remote, and kustomize-controller runs with --no-remote-bases=true (%s), so Flux fails to build %s too",
+						p.Field, p.Ref, where, ks)
+					f.Severity = SeverityError
+				} else {
+					f = newFinding(rule, p.File, line, "%s entry %q is remote; gen does not fetch it, so %s (path %s) was not checked",
+						p.Field, p.Ref, ks, specPath(ks))
+				}
+			} else {
+				f = newFinding(rule, p.File, line, "%s entry %q: %s; %s was not built",
+					p.Field, p.Ref, strings.TrimPrefix(p.String(), fmt.Sprintf("%s: %s entry %q ", p.File, p.Field, p.Ref)), ks)
+			}
 			f.Kustomization = ks.ID().String()
 			c.add(f)
 		}

@@ -53,12 +53,42 @@ func (c *checker) registration() {
 			if app.Registered || app.KS == "" {
 				continue
 			}
+			if line := commentedEntry(c.files[ns.Kustomization], name); line > 0 {
+				f := newFinding(RuleDisabledApp, ns.Kustomization, line,
+					"app %s/%s is disabled: its entry in %s is commented out, so Flux does not deploy it", nsName, name, ns.Kustomization)
+				c.add(f)
+				continue
+			}
 			f := newFinding(RuleUnregisteredApp, app.KS, c.lines.docLine(app.KS, "Kustomization", ""),
 				"app %s/%s: %s does not list ./%s/ks.yaml, so Flux never deploys it", nsName, name, ns.Kustomization, name)
 			f.Fix = fmt.Sprintf("add `- ./%s/ks.yaml` to the resources of %s", name, ns.Kustomization)
 			c.add(f)
 		}
 	}
+}
+
+// commentedEntry returns the line of a commented-out list entry naming
+// the app's folder (`# - ./plex/ks.yaml`, `#- plex/ks.yaml  # later`), or 0:
+// such an entry is a disable someone wrote on purpose.
+func commentedEntry(data []byte, app string) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if !strings.HasPrefix(t, "#") {
+			continue
+		}
+		t = strings.TrimSpace(strings.TrimLeft(t, "#"))
+		if !strings.HasPrefix(t, "-") {
+			continue
+		}
+		entry := strings.TrimSpace(strings.TrimPrefix(t, "-"))
+		entry, _, _ = strings.Cut(entry, " ")
+		entry = strings.Trim(entry, `"'`)
+		entry = strings.TrimPrefix(entry, "./")
+		if first, _, _ := strings.Cut(entry, "/"); first == app {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // provider is a Kustomization that some kind of resource needs deployed
@@ -578,6 +608,23 @@ func (c *checker) routes() {
 	gws := c.gateways()
 	dns := c.dnsNames()
 	domains := c.domainSuffixes()
+	// served maps each hostname of a route that does not redirect to the
+	// gateways it is served through.
+	served := map[string]map[string]bool{}
+	for _, rt := range all {
+		if rt.redirect {
+			continue
+		}
+		for _, h := range rt.hostnames {
+			for _, ref := range rt.parentRefs {
+				gw, _ := ref["name"].(string)
+				if served[h] == nil {
+					served[h] = map[string]bool{}
+				}
+				served[h][gw] = true
+			}
+		}
+	}
 	for _, rt := range all {
 		u := rt.o.Unstructured
 		kind, name := u.GetKind(), u.GetName()
@@ -585,8 +632,10 @@ func (c *checker) routes() {
 		if rt.o.Unstructured.GetKind() == "HTTPRoute" {
 			ann := rt.annotations
 			if rt.redirect && ann["external-dns.alpha.kubernetes.io/controller"] != "none" {
-				c.add(objFinding(newFinding(RuleRedirectDNS, rt.o.Origin, at("metadata"),
-					"%sredirects but lacks the annotation external-dns.alpha.kubernetes.io/controller: none", rt.id), rt.ks, rt.o))
+				if clash := redirectClash(rt, served, gws); clash != "" {
+					c.add(objFinding(newFinding(RuleRedirectDNS, rt.o.Origin, at("metadata"),
+						"%sredirects %s, and external-dns publishes a record for it that clashes with the one of %s; annotate the redirect with external-dns.alpha.kubernetes.io/controller: none", rt.id, clashHost(rt, served, gws), clash), rt.ks, rt.o))
+				}
 			}
 			if _, ok := ann["external-dns.alpha.kubernetes.io/target"]; ok {
 				c.add(objFinding(newFinding(RuleRouteTarget, rt.o.Origin, at("metadata.annotations"),
@@ -735,6 +784,55 @@ func (c *checker) domainList() string {
 	return strings.Join(parts, ", ")
 }
 
+// redirectClash says which gateway's record a redirect route's record
+// would clash with: a hostname of the redirect is also served, without a
+// redirect, through a gateway of another external-dns target. Only then
+// does the redirect's record provably break another; a redirect whose
+// hostname nothing else serves needs its record to be reachable at all
+// (an old name kept published), so it is left alone.
+func redirectClash(rt route, served map[string]map[string]bool, gws map[string]gatewayInfo) string {
+	_, gw := redirectHost(rt, served, gws)
+	return gw
+}
+
+func clashHost(rt route, served map[string]map[string]bool, gws map[string]gatewayInfo) string {
+	h, _ := redirectHost(rt, served, gws)
+	return h
+}
+
+func redirectHost(rt route, served map[string]map[string]bool, gws map[string]gatewayInfo) (host, gateway string) {
+	// Attached to gateways of different targets, the redirect itself
+	// publishes one name to two targets.
+	hosts := strings.Join(rt.hostnames, ", ")
+	if hosts == "" {
+		hosts = "the hostnames of the listeners it attaches to"
+	}
+	for i, a := range rt.parentRefs {
+		for _, b := range rt.parentRefs[i+1:] {
+			an, _ := a["name"].(string)
+			bn, _ := b["name"].(string)
+			if ga, gb := gws[an], gws[bn]; an != bn && ga.target != "" && gb.target != "" && ga.target != gb.target {
+				return hosts, "its own parentRef to gateway " + bn + " (" + an + " and " + bn + " publish to different targets)"
+			}
+		}
+	}
+	for _, h := range rt.hostnames {
+		for _, ref := range rt.parentRefs {
+			mine, _ := ref["name"].(string)
+			for other := range served[h] {
+				if other == mine {
+					continue
+				}
+				a, b := gws[mine], gws[other]
+				if a.target != b.target || a.target == "" {
+					return h, "the route served through gateway " + other
+				}
+			}
+		}
+	}
+	return "", ""
+}
+
 // gatewayInfo is what the route rules need of a Gateway.
 type gatewayInfo struct {
 	namespace string
@@ -749,6 +847,8 @@ type gatewayInfo struct {
 	// plain are its HTTP listeners, with the namespaces they admit routes
 	// from: "All", "Same" or "Selector".
 	plain []listener
+	// target is its external-dns target annotation ("" when none).
+	target string
 }
 
 // listener is a Gateway's plain HTTP listener.
@@ -811,6 +911,7 @@ func (c *checker) gateways() map[string]gatewayInfo {
 			}
 		}
 		target := u.GetAnnotations()["external-dns.alpha.kubernetes.io/target"]
+		g.target = target
 		if strings.HasPrefix(target, "external.") {
 			g.external, anyTarget = true, true
 		}
