@@ -116,7 +116,7 @@ for dir in "$CORPUS"/*/; do
 				remove="fails"
 			fi
 		else
-			addapp="fails: $(grep -m1 -i 'error' "$log/add-app.out" | cut -c1-120 | tr '|' '/')"
+			addapp="fails: $(head -1 "$log/add-app.out" | cut -c1-140 | tr "|" "/")"
 		fi
 	fi
 

@@ -59,9 +59,49 @@ func covers(set map[string]bool, p string) bool {
 // fluxKS is a Flux Kustomization as discovery sees it.
 type fluxKS struct {
 	file, name, path string
+	// noPath is set when spec.path is missing (the source's root is
+	// built, which for a Kustomization of this repository is rare).
+	noPath bool
 	// own is set when it builds from a GitRepository (this repository, as
 	// far as a static reading can tell).
 	own bool
+}
+
+// fluxKustomizations lists the Flux Kustomizations of docs (decoded). The
+// repository's own source is the GitRepository most of them build from
+// (flux-system by convention, home-kubernetes in older repositories); one
+// that builds from another GitRepository (Flux's own manifests, an
+// upstream project) builds something that is not in this repository.
+func fluxKustomizations(docs []Object) []fluxKS {
+	uses := map[string]int{}
+	var all []fluxKS
+	var sources []string
+	for _, d := range docs {
+		if !d.IsFluxKustomization() {
+			continue
+		}
+		src := ""
+		if d.Str("spec", "sourceRef", "kind") == "GitRepository" {
+			src = d.Str("spec", "sourceRef", "name")
+			uses[src]++
+		}
+		p := cleanRel(d.Str("spec", "path"))
+		if p == "." && d.Str("spec", "path") != "" {
+			p = ""
+		}
+		all = append(all, fluxKS{file: d.File, name: d.Name, path: p, noPath: d.Str("spec", "path") == ""})
+		sources = append(sources, src)
+	}
+	own, most := "flux-system", uses["flux-system"]
+	for name, n := range uses {
+		if n > most || n == most && name < own && own != "flux-system" {
+			own, most = name, n
+		}
+	}
+	for i := range all {
+		all[i].own = sources[i] == own
+	}
+	return all
 }
 
 // ignoredForRoots reports whether a file lies in a folder nobody syncs on
@@ -166,14 +206,7 @@ func (x *reacher) entries(kfile string) []string {
 // Folders whose name starts with "." or "_" are left out (archives).
 func (r *Repo) discoverClusters(docs []Object) []Cluster {
 	decodeAll(docs, Object.IsFluxKustomization)
-	var all []fluxKS
-	for _, d := range docs {
-		if !d.IsFluxKustomization() {
-			continue
-		}
-		kind := d.Str("spec", "sourceRef", "kind")
-		all = append(all, fluxKS{file: d.File, name: d.Name, path: cleanRel(d.Str("spec", "path")), own: kind == "" || kind == "GitRepository"})
-	}
+	all := fluxKustomizations(docs)
 	x := newReacher(r)
 
 	type group struct {
@@ -185,8 +218,26 @@ func (r *Repo) discoverClusters(docs []Object) []Cluster {
 	var groups []*group
 	syncs := fluxSyncSources(docs)
 	syncDirs := make([]string, 0, len(syncs))
-	for dir := range syncs {
-		if r.isDir(dir) && !ignoredForRoots(dir+"/x") {
+	for dir, what := range syncs {
+		if strings.Contains(what, "OCI artifact") && r.isDir(dir) {
+			// What CI pushes from a folder of the same path is not
+			// known to be all of it: the root files stay the roots.
+			delete(syncs, dir)
+			continue
+		}
+		if !r.isDir(dir) {
+			// An OCI artifact (or a GitRepository with an ignore list)
+			// may hold a sub-folder of the repository: the sync path is
+			// then the end of a folder's path.
+			found := r.dirsEndingIn(dir)
+			if len(found) != 1 {
+				continue
+			}
+			delete(syncs, dir)
+			dir = found[0]
+			syncs[dir] = what
+		}
+		if !ignoredForRoots(dir + "/x") {
 			syncDirs = append(syncDirs, dir)
 		}
 	}
@@ -254,7 +305,7 @@ func (r *Repo) discoverClusters(docs []Object) []Cluster {
 	}
 	byDir := map[string]*group{}
 	for i, k := range all {
-		if !k.own || ignoredForRoots(k.file) || k.path == "" {
+		if !k.own || ignoredForRoots(k.file) || k.noPath {
 			continue
 		}
 		if s := underSync(k.file); s != "" {
@@ -352,7 +403,7 @@ func (r *Repo) fillCluster(c *Cluster, all []fluxKS, x *reacher) {
 	for {
 		grew := false
 		for i, k := range all {
-			if expanded[i] || !k.own || k.path == "" {
+			if expanded[i] || !k.own || k.noPath {
 				continue
 			}
 			if !covers(c.reach, k.file) {
@@ -450,6 +501,22 @@ func singleName(parts []string) string {
 	return "default"
 }
 
+// dirsEndingIn lists the folders whose path ends in the path suffix.
+func (r *Repo) dirsEndingIn(suffix string) []string {
+	set := map[string]bool{}
+	for p := range r.Files {
+		if i := strings.Index(p, "/"+suffix+"/"); i >= 0 && !ignoredForRoots(p) {
+			set[p[:i+1+len(suffix)]] = true
+		}
+	}
+	out := make([]string, 0, len(set))
+	for d := range set {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // fluxSyncSources maps each folder a Flux Operator installation syncs from
 // a GitRepository to a description of where that is said: spec.sync.path
 // of a FluxInstance, values.instance.sync.path of a HelmRelease of the
@@ -474,8 +541,12 @@ func fluxSyncSources(docs []Object) map[string]string {
 		}
 		m, _ := sync.(map[string]any)
 		p, _ := m["path"].(string)
-		if kind, _ := m["kind"].(string); p == "" || (kind != "" && kind != "GitRepository") {
+		kind, _ := m["kind"].(string)
+		if p == "" || (kind != "" && kind != "GitRepository" && kind != "OCIRepository") {
 			continue
+		}
+		if kind == "OCIRepository" {
+			what += ", from an OCI artifact of the repository"
 		}
 		if clean := cleanRel(p); clean != "" && clean != "." && !strings.HasPrefix(clean, "..") {
 			if _, ok := out[clean]; !ok {

@@ -426,12 +426,7 @@ func (r *Repo) clusters(docs []Object) ([]Cluster, error) {
 		if x == nil {
 			decodeAll(docs, Object.IsFluxKustomization)
 			x = newReacher(r)
-			for _, d := range docs {
-				if d.IsFluxKustomization() {
-					kind := d.Str("spec", "sourceRef", "kind")
-					all = append(all, fluxKS{file: d.File, name: d.Name, path: cleanRel(d.Str("spec", "path")), own: kind == "" || kind == "GitRepository"})
-				}
-			}
+			all = fluxKustomizations(docs)
 		}
 		r.fillCluster(c, all, x)
 	}
