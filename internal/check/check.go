@@ -168,7 +168,11 @@ func (c *checker) render(roots []string) {
 	}
 	for i, ks := range tree.Kustomizations {
 		if ks.External {
-			c.add(c.ksFinding(RuleNotBuilt, ks, "spec.sourceRef", "builds %s from %s, not from this repository; it is not checked", ks.Path, ks.SourceRef))
+			what := ks.Path
+			if what == "" || what == "." {
+				what = "the root"
+			}
+			c.add(c.ksFinding(RuleNotBuilt, ks, "spec.sourceRef", "builds %s from %s, not from this repository; it is not checked", what, ks.SourceRef))
 			continue
 		}
 		r := tree.Rendered[i]

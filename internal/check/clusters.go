@@ -53,6 +53,10 @@ func shapeMessage(err error) string {
 	return msg
 }
 
+// danglingHint is how many chart references to sources nothing renders
+// make check say the roots may be wrong.
+const danglingHint = 10
+
 // checkCluster renders one cluster's tree and applies the rules to it.
 func (c *checker) checkCluster(cl repo.Cluster) {
 	c.model, c.tree, c.objects, c.buildFailed = nil, nil, nil, false
@@ -72,8 +76,21 @@ func (c *checker) checkCluster(cl repo.Cluster) {
 	c.render(cl.Roots)
 	c.decode()
 	c.customResources()
+	before := len(c.findings)
 	if c.tree != nil {
 		c.contract()
+	}
+	// Many references to sources nothing renders mean a wrong root more
+	// often than many wrong references.
+	dangling := 0
+	for _, f := range c.findings[before:] {
+		if f.Rule == RuleChartRef {
+			dangling++
+		}
+	}
+	if dangling >= danglingHint {
+		c.add(newFinding(RuleRepoShape, "", 0, "%d chart references name sources that no Kustomization of %s renders; if the sources are declared elsewhere, the roots may be wrong: name them with --root, or with roots: in .gen.yaml",
+			dangling, strings.Join(cl.Roots, ", ")))
 	}
 	info := ClusterInfo{Name: cl.Name, Roots: cl.Roots, AppsDir: cl.AppsDir, Why: cl.Why}
 	if c.tree != nil {

@@ -385,7 +385,7 @@ func (c *checker) charts() {
 			used[key] = true
 			if !exists[key] && !c.buildFailed {
 				kind, rest, _ := strings.Cut(key, "/")
-				c.add(objFinding(newFinding(RuleChartRef, o.Origin, line(field), "HelmRelease %s: %s names %s %s, which no Kustomization of the repository renders", u.GetName(), field, kind, rest), ks, o))
+				c.add(objFinding(newFinding(RuleChartRef, o.Origin, line(field), "%s names %s %s, which no Kustomization of the repository renders", field, kind, rest), ks, o))
 			}
 		}
 		if releases == 0 {
@@ -399,7 +399,7 @@ func (c *checker) charts() {
 			key := u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
 			if !used[key] {
 				c.add(objFinding(newFinding(RuleChartSource, o.Origin, c.lines.docLine(o.Origin, u.GetKind(), u.GetName()),
-					"%s %s is declared beside the HelmRelease but no HelmRelease or Kustomization of %s uses it; an app keeps exactly one chart source", u.GetKind(), u.GetName(), ks), ks, o))
+					"declared beside a HelmRelease, but nothing that %s builds uses it; an app keeps exactly one chart source", ks), ks, o))
 			}
 		}
 	}

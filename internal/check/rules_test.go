@@ -111,7 +111,7 @@ func TestEveryRuleFires(t *testing.T) {
 		{rule: RuleSubstituteFrom, edits: []edit{replace(echoKS, "        kind: Secret\n", "        kind: Secret\n      - name: cluster-settings\n        kind: ConfigMap\n")}, file: echoKS},
 		{rule: RuleUndefinedVar, edits: []edit{replace(echoHR, "LOG_IGNORE_PATH: /healthz", "LOG_IGNORE_PATH: /${NOPE}")}, file: echoHR, line: 25},
 		{rule: RuleUnregisteredApp, edits: []edit{replace(defaultKus, "  - ./echo/ks.yaml\n", "")}, file: echoKS},
-		{rule: RuleDisabledApp, edits: []edit{replace(defaultKus, "  - ./echo/ks.yaml\n", "  # - ./echo/ks.yaml  ## off for now\n")}, file: defaultKus, line: 9},
+		{rule: RuleDisabledApp, edits: []edit{replace(defaultKus, "  - ./echo/ks.yaml\n", "  # - ./echo/ks.yaml  ## off for now\n")}, file: defaultKus, line: 10},
 		{rule: RuleChartSource, edits: []edit{replace(echoHR, "  chartRef:\n", "  chart:\n    spec:\n      chart: x\n      sourceRef: {kind: HelmRepository, name: x}\n  chartRef:\n")}, file: echoHR},
 		{rule: RuleChartSource, edits: []edit{
 			set("kubernetes/apps/default/echo/app/helmrepository.yaml", "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: extra\nspec:\n  url: https://example.com/charts\n  interval: 1h\n"),
@@ -631,4 +631,43 @@ func only(t *testing.T, rep *Report, rule string) Finding {
 		t.Fatalf("%d findings of %s, want 1:\n%s", len(got), rule, findingList(rep.Findings))
 	}
 	return got[0]
+}
+
+// TestMessagesReadWell: a Kustomization of another source without a path
+// says what it builds without a gap, and many chart references to sources
+// nothing renders bring a hint that the roots may be wrong.
+func TestMessagesReadWell(t *testing.T) {
+	files := example(t)
+	replace(whoamiKS, "    name: flux-system\n", "    name: upstream\n")(t, files)
+	replace(whoamiKS, "  path: ./kubernetes/apps/default/whoami/app\n", "")(t, files)
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := only(t, rep, RuleNotBuilt)
+	if strings.Contains(f.Message, "  ") || !strings.Contains(f.Message, "builds the root from") {
+		t.Errorf("not-built message: %q", f.Message)
+	}
+
+	var docs strings.Builder
+	for i := range danglingHint {
+		docs.WriteString("---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: r" + strconv.Itoa(i) +
+			"\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: missing\n")
+	}
+	files = example(t)
+	set("kubernetes/apps/default/whoami/app/releases.yaml", docs.String())(t, files)
+	replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./releases.yaml\n")(t, files)
+	rep, err = Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := false
+	for _, f := range rep.Findings {
+		if f.Rule == RuleRepoShape && strings.Contains(f.Message, "the roots may be wrong") {
+			hint = true
+		}
+	}
+	if !hint {
+		t.Errorf("no hint about the roots:\n%s", findingList(rep.Findings))
+	}
 }
