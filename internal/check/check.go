@@ -34,6 +34,9 @@ type Options struct {
 	// Cluster narrows the check to the cluster of that name, in a
 	// repository of several ("" checks every cluster).
 	Cluster string
+	// Verbose reports every finding of a rule the repository does not
+	// follow, instead of one summary per such rule.
+	Verbose bool
 }
 
 // Run checks a repository snapshot. The error is nil unless the options
@@ -442,6 +445,9 @@ func (c *checker) report(snap *Snapshot) *Report {
 		rep.Findings = append(rep.Findings, f)
 	}
 	rep.Findings = sortFindings(rep.Findings)
+	if !c.opts.Verbose {
+		rep.Findings = groupFindings(rep.Findings)
+	}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
@@ -453,6 +459,36 @@ func (c *checker) report(snap *Snapshot) *Report {
 	rep.Clusters = c.clusterInfos
 	rep.count()
 	return rep
+}
+
+// groupFindings replaces each group of two or more findings of a rule the
+// repository does not follow by one summary finding, after the others.
+func groupFindings(in []Finding) []Finding {
+	count := map[string]int{}
+	for _, f := range in {
+		if f.Group != "" {
+			count[f.Group]++
+		}
+	}
+	done := map[string]bool{}
+	out := in[:0:0]
+	var summaries []Finding
+	for _, f := range in {
+		if f.Group == "" || count[f.Group] < 2 {
+			out = append(out, f)
+			continue
+		}
+		if done[f.Group] {
+			continue
+		}
+		done[f.Group] = true
+		_, summary, _ := strings.Cut(f.Group, "|")
+		summaries = append(summaries, Finding{Rule: f.Rule, Severity: f.Severity, Message: summary + "; gen check --verbose lists them",
+			Fix: Rules[f.Rule].Fix, Group: f.Group, Findings: count[f.Group]})
+	}
+	// Summaries have no file: they go last, as sortFindings puts such
+	// findings.
+	return append(out, summaries...)
 }
 
 // kustomizationsByID indexes the tree.

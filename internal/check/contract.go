@@ -143,6 +143,7 @@ func (c *checker) dependsOn() {
 	// declared counts, for each provider, the Kustomizations that need it
 	// and declare it.
 	declared := map[*flux.Kustomization]int{}
+	declaredRoute := map[*flux.Kustomization]int{}
 	var pending []missingDep
 
 	for i, ks := range c.tree.Kustomizations {
@@ -200,8 +201,10 @@ func (c *checker) dependsOn() {
 		}
 		var missing []*flux.Kustomization
 		for p := range need {
-			if !routeOnly[p] {
-				if deps[p.ID()] {
+			if deps[p.ID()] {
+				if routeOnly[p] {
+					declaredRoute[p]++
+				} else {
 					declared[p]++
 				}
 			}
@@ -225,16 +228,36 @@ func (c *checker) dependsOn() {
 	// its findings are warnings there. Where most declare it, the ones
 	// that do not are the mistakes.
 	lacking := map[*flux.Kustomization]int{}
+	lackingRoute := map[*flux.Kustomization]int{}
 	for _, m := range pending {
 		if m.f.Rule == RuleDependsOnRequired {
 			lacking[m.provider]++
+		} else {
+			lackingRoute[m.provider]++
 		}
 	}
 	for _, m := range pending {
-		if m.f.Rule == RuleDependsOnRequired && declared[m.provider] < lacking[m.provider] {
+		have, lack := declared[m.provider], lacking[m.provider]
+		if m.f.Rule == RuleDependsOnRoute {
+			have, lack = declaredRoute[m.provider], lackingRoute[m.provider]
+		}
+		if have < lack {
+			// Not followed: a warning, and one of a group that the report
+			// shows once (the list behind --verbose).
+			m.f.Group = fmt.Sprintf("%s %s|%d Kustomizations need %s in dependsOn and do not declare it; %d of the %d that need it do, so the repository does not follow this rule",
+				m.f.Rule, m.provider.ID(), lack, m.provider.ID(), have, have+lack)
+			if m.f.Rule == RuleDependsOnRoute {
+				// A warning already: only grouped.
+				c.add(m.f)
+				continue
+			}
 			m.f.Severity = SeverityWarning
-			m.f.Message += fmt.Sprintf("; %d of the %d Kustomizations that need %s declare it, so the repository does not follow this rule and this is a warning",
-				declared[m.provider], declared[m.provider]+lacking[m.provider], m.provider.ID())
+			if have+lack == 1 {
+				m.f.Message += fmt.Sprintf("; it is the only Kustomization that needs %s, so the repository does not show the rule followed and this is a warning", m.provider.ID())
+			} else {
+				m.f.Message += fmt.Sprintf("; %d of the %d Kustomizations that need %s declare it, so the repository does not follow this rule and this is a warning",
+					have, have+lack, m.provider.ID())
+			}
 		}
 		c.add(m.f)
 	}

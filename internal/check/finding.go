@@ -22,6 +22,12 @@ type Finding struct {
 	Message       string `json:"message"`
 	// Fix is the rule's one-line fix.
 	Fix string `json:"fix,omitempty"`
+	// Group is set on findings of a rule most of the repository does not
+	// follow: "key|summary". The report shows such a group once, with the
+	// count, unless Options.Verbose asks for each finding.
+	Group string `json:"-"`
+	// Findings, on a group's summary, are how many findings it stands for.
+	Findings int `json:"findings,omitempty"`
 }
 
 // Location returns "file:line", "file" or "".

@@ -671,3 +671,55 @@ func TestMessagesReadWell(t *testing.T) {
 		t.Errorf("no hint about the roots:\n%s", findingList(rep.Findings))
 	}
 }
+
+// TestUnfollowedRuleOnce: when most Kustomizations that need a dependency
+// do not declare it, the repository does not follow that rule: the report
+// says so once, with the count, and --verbose lists each.
+func TestUnfollowedRuleOnce(t *testing.T) {
+	files := example(t)
+	var entries strings.Builder
+	for _, n := range []string{"whoami2", "whoami3", "whoami4"} {
+		for p, data := range files {
+			if rest, ok := strings.CutPrefix(p, "kubernetes/apps/default/whoami/"); ok {
+				text := strings.ReplaceAll(string(data), "whoami", n)
+				if rest == "ks.yaml" {
+					text = strings.Replace(text, "  dependsOn:\n    - name: envoy-gateway\n      namespace: network\n    - name: cloudflare-dns\n      namespace: network\n", "", 1)
+				}
+				files["kubernetes/apps/default/"+n+"/"+rest] = []byte(text)
+			}
+		}
+		entries.WriteString("  - ./" + n + "/ks.yaml\n")
+	}
+	replace(defaultKus, "  - ./whoami/ks.yaml\n", "  - ./whoami/ks.yaml\n"+entries.String())(t, files)
+
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary []Finding
+	for _, f := range rep.Findings {
+		if f.Rule == RuleDependsOnRequired && strings.Contains(f.Message, "network/envoy-gateway") {
+			summary = append(summary, f)
+		}
+	}
+	if len(summary) != 1 || summary[0].Findings != 3 || summary[0].Severity != SeverityWarning ||
+		!strings.Contains(summary[0].Message, "3 Kustomizations need network/envoy-gateway in dependsOn") ||
+		!strings.Contains(summary[0].Message, "1 of the 4 that need it do") || !strings.Contains(summary[0].Message, "--verbose") {
+		t.Fatalf("want one summary of 3:\n%s", findingList(summary))
+	}
+
+	rep, err = Run(&Snapshot{Files: files}, Options{Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var each []string
+	for _, f := range rep.Findings {
+		if f.Rule == RuleDependsOnRequired && strings.Contains(f.Message, "network/envoy-gateway") {
+			each = append(each, f.File)
+		}
+	}
+	want := []string{"kubernetes/apps/default/whoami2/ks.yaml", "kubernetes/apps/default/whoami3/ks.yaml", "kubernetes/apps/default/whoami4/ks.yaml"}
+	if !slices.Equal(each, want) {
+		t.Errorf("--verbose lists %v, want %v", each, want)
+	}
+}
