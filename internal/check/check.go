@@ -345,6 +345,9 @@ func (c *checker) fluxFinding(ks *flux.Kustomization, f flux.Finding) {
 	case flux.FindingUndefinedVar:
 		kind, name := splitObjectID(f.Object)
 		out = newFinding(RuleUndefinedVar, f.File, c.lines.textLine(f.File, kind, name, "${"+f.Var), "%s", f.Message)
+		if f.Severity == flux.SeverityWarning {
+			out.Severity = SeverityWarning
+		}
 	case flux.FindingNoDecryption:
 		kind, name := splitObjectID(f.Object)
 		out = newFinding(RuleDecryption, f.File, c.lines.docLine(f.File, kind, name), "%s", f.Message)

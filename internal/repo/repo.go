@@ -202,7 +202,10 @@ func Load(root string, opts LoadOptions) (*Repo, error) {
 // once: on a repository of hundreds of small files the time goes to system
 // calls, not bytes.
 func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
-	var paths []string
+	// Plain files are read below a folder with a kustomization file too:
+	// kustomize generators read them, wherever the manifests live.
+	var all []string
+	kdirs := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -213,13 +216,22 @@ func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && isRepoFile(p) {
-			paths = append(paths, p)
+		if d.Type().IsRegular() {
+			all = append(all, p)
+			if isKustomizationFile(d.Name()) && path.Dir(p) != "." {
+				kdirs[path.Dir(p)] = true
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading repository: %w", err)
+	}
+	var paths []string
+	for _, p := range all {
+		if isRepoFile(p) || belowKustomization(p, kdirs) {
+			paths = append(paths, p)
+		}
 	}
 	type result struct {
 		path string
@@ -258,6 +270,17 @@ func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
 		return nil, firstErr
 	}
 	return files, nil
+}
+
+// belowKustomization reports whether a folder holding p, or one above it,
+// has a kustomization file.
+func belowKustomization(p string, kdirs map[string]bool) bool {
+	for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if kdirs[dir] {
+			return true
+		}
+	}
+	return false
 }
 
 // readBounded reads a file, returning nil for one over maxFileSize.

@@ -1,0 +1,68 @@
+package check
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gen-gitops/gen/internal/flux"
+)
+
+// TestUndefinedVarWithNoVariables: with postBuild but no variable at all,
+// the controller substitutes nothing, so ${VAR} (a Grafana dashboard's
+// ${DS_PROMETHEUS}) stays: a warning; with a variable defined it is
+// blanked: an error.
+func TestUndefinedVarWithNoVariables(t *testing.T) {
+	files := func(substitute string) flux.Files {
+		return flux.Files{
+			"kubernetes/flux/cluster/ks.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: cluster-apps\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+			"kubernetes/apps/obs/kustomization.yaml": []byte("resources:\n  - ./dash/ks.yaml\n"),
+			"kubernetes/apps/obs/dash/ks.yaml": []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: dash\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./kubernetes/apps/obs/dash/app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  postBuild:\n    substitute: " + substitute + "\n"),
+			"kubernetes/apps/obs/dash/app/kustomization.yaml": []byte("resources:\n  - ./dashboard.yaml\n"),
+			"kubernetes/apps/obs/dash/app/dashboard.yaml":     []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dash\n  namespace: obs\ndata:\n  d.json: '{\"datasource\": \"${DS_PROMETHEUS}\"}'\n"),
+		}
+	}
+	for _, c := range []struct {
+		substitute string
+		want       Severity
+	}{{"{}", SeverityWarning}, {"{CLUSTER: main}", SeverityError}} {
+		rep, err := Run(&Snapshot{Files: files(c.substitute)}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := only(t, rep, RuleUndefinedVar)
+		if f.Severity != c.want || rep.Failed() != (c.want == SeverityError) {
+			t.Errorf("substitute %s: %s (failed %v), want %s", c.substitute, f, rep.Failed(), c.want)
+		}
+	}
+}
+
+// TestReadDirGeneratorFiles: plain files below a folder with a
+// kustomization are read wherever the repository keeps its manifests
+// (configMapGenerator sources under apps/), and other plain files are not.
+func TestReadDirGeneratorFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(p, data string) {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("apps/web/app/kustomization.yaml", "configMapGenerator:\n  - name: web\n    files: [files/nginx.conf]\n")
+	write("apps/web/app/files/nginx.conf", "server {}\n")
+	write("docs/logo.png", "png")
+	write("kustomization.yaml", "resources: []\n")
+	snap, err := ReadDir(dir, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := snap.Files["apps/web/app/files/nginx.conf"]; !ok {
+		t.Error("the generator's file was not read")
+	}
+	if _, ok := snap.Files["docs/logo.png"]; ok {
+		t.Error("a plain file outside any kustomization folder was read")
+	}
+}
