@@ -151,13 +151,19 @@ func (f *checkFlags) options() (check.Options, error) {
 }
 
 func (f *checkFlags) color(out io.Writer, env Env) bool {
-	switch f.Color {
+	return useColor(f.Color, f.Output == checkFormat(check.FormatText), out, env)
+}
+
+// useColor resolves a --color flag: always, never, or (auto) on a
+// terminal for text output unless NO_COLOR is set or TERM is dumb.
+func useColor(mode colorMode, text bool, out io.Writer, env Env) bool {
+	switch mode {
 	case "always":
 		return true
 	case "never":
 		return false
 	}
-	if f.Output != checkFormat(check.FormatText) || env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
+	if !text || env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
 		return false
 	}
 	file, ok := out.(*os.File)

@@ -66,6 +66,57 @@ func WriteText(w io.Writer, r *Result) error {
 	return err
 }
 
+// WriteTextColor is WriteText with ANSI colours when color is set, as gen
+// check's text output has them: headers bold, added lines green, removed
+// lines red, hunk markers cyan.
+func WriteTextColor(w io.Writer, r *Result, color bool) error {
+	if !color {
+		return WriteText(w, r)
+	}
+	var b strings.Builder
+	if err := WriteText(&b, r); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, colorize(b.String()))
+	return err
+}
+
+const (
+	ansiReset = "\x1b[0m"
+	ansiBold  = "\x1b[1m"
+	ansiRed   = "\x1b[31m"
+	ansiGreen = "\x1b[32m"
+	ansiCyan  = "\x1b[36m"
+)
+
+// colorize paints the lines of a text diff by their first characters.
+func colorize(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	for _, line := range lines {
+		body := strings.TrimSuffix(line, "\n")
+		nl := line[len(body):]
+		code := ""
+		switch {
+		case body == "":
+		case strings.HasPrefix(body, "=== "), strings.HasPrefix(body, "--- "), strings.HasPrefix(body, "+++ "), strings.HasPrefix(body, "gen diff "):
+			code = ansiBold
+		case strings.HasPrefix(body, "@@"):
+			code = ansiCyan
+		case strings.HasPrefix(body, "+"):
+			code = ansiGreen
+		case strings.HasPrefix(body, "-"):
+			code = ansiRed
+		}
+		if code == "" {
+			b.WriteString(line)
+			continue
+		}
+		b.WriteString(code + body + ansiReset + nl)
+	}
+	return b.String()
+}
+
 func textSummary(r *Result) string {
 	if len(r.Paths) == 0 {
 		return fmt.Sprintf("gen diff %s..%s: no file changed\n", r.Base, r.Head)
