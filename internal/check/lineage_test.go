@@ -66,3 +66,24 @@ func TestReadDirGeneratorFiles(t *testing.T) {
 		t.Error("a plain file outside any kustomization folder was read")
 	}
 }
+
+// TestLinesInMultiDocumentFiles: a finding about a file of several
+// Kustomizations is on its first one, and an object whose name is written
+// with a variable is found by its rendered name.
+func TestLinesInMultiDocumentFiles(t *testing.T) {
+	two := "---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: web-a\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: web-b\n"
+	templated := "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${APP}-config\n"
+	l := newLines(flux.Files{"ks.yaml": []byte(two), "cm.yaml": []byte(templated)})
+	if got := l.docLine("ks.yaml", "Kustomization", ""); got != 2 {
+		t.Errorf("first Kustomization at line %d, want 2", got)
+	}
+	if got := l.docLine("ks.yaml", "Kustomization", "web-b"); got != 7 {
+		t.Errorf("web-b at line %d, want 7", got)
+	}
+	if got := l.docLine("cm.yaml", "ConfigMap", "echo-config"); got != 7 {
+		t.Errorf("${APP}-config at line %d, want 7", got)
+	}
+	if got := l.docLine("cm.yaml", "ConfigMap", "nothing"); got != 0 {
+		t.Errorf("an unknown name found at line %d", got)
+	}
+}
