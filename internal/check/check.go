@@ -101,6 +101,10 @@ type checker struct {
 	// rendered it.
 	objects []rendered
 
+	// artifactFiles are the files source-controller's artifact holds
+	// (flux.ArtifactFiles), what the renders read.
+	artifactFiles flux.Files
+
 	// remoteOff is where remote bases are turned off (noRemoteBases).
 	remoteOnce sync.Once
 	remoteOff  string
@@ -150,7 +154,7 @@ func (c *checker) render(roots []string) {
 			return
 		}
 	}
-	tree, err := flux.RenderAll(c.files, roots, flux.TreeOptions{
+	tree, err := flux.RenderAll(c.artifact(), roots, flux.TreeOptions{
 		RenderOptions: c.renderOptions(),
 		MaxObjects:    c.limits.MaxObjects,
 		MaxInputBytes: c.limits.MaxRenderBytes,
@@ -240,6 +244,15 @@ func (c *checker) renderOptions() flux.RenderOptions {
 		}
 	}
 	return opts
+}
+
+// artifact returns the files a render reads: those source-controller
+// puts in the artifact, without CI files or what .sourceignore ignores.
+func (c *checker) artifact() flux.Files {
+	if c.artifactFiles == nil {
+		c.artifactFiles = flux.ArtifactFiles(c.files)
+	}
+	return c.artifactFiles
 }
 
 // noRemoteBases returns where the repository turns kustomize-controller's

@@ -87,3 +87,29 @@ func TestLinesInMultiDocumentFiles(t *testing.T) {
 		t.Errorf("an unknown name found at line %d", got)
 	}
 }
+
+// TestRootBuildsTheArtifact: flux bootstrap syncing the repository's root
+// (path ./) builds what source-controller's artifact holds, so a CI
+// workflow that .sourceignore leaves out is no manifest that fails.
+func TestRootBuildsTheArtifact(t *testing.T) {
+	files := flux.Files{
+		"flux-system/gotk-sync.yaml":     []byte("---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1h\n  url: https://example.com/home.git\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+		"flux-system/kustomization.yaml": []byte("resources:\n  - gotk-sync.yaml\n"),
+		"default/web/ks.yaml":            []byte("apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: web\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./default/web/app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"),
+		"default/web/app/cm.yaml":        []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: default\n"),
+		".forgejo/workflows/ci.yml":      []byte("on: push\njobs: {}\n"),
+		".sourceignore":                  []byte(".forgejo\n"),
+	}
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == RuleBuild {
+			t.Errorf("build finding: %s", f)
+		}
+	}
+	if rep.Summary.Built != 2 {
+		t.Errorf("built %d of %d Kustomizations, want 2:\n%s", rep.Summary.Built, rep.Summary.Kustomizations, findingList(rep.Findings))
+	}
+}

@@ -439,19 +439,20 @@ func TestDependsOnConvention(t *testing.T) {
 	if got := severities(rep, RuleDependsOnRequired); got != "error" {
 		t.Errorf("with one declaration: %s", got)
 	}
-	// A copy of whoami, lacking it too: one declares, two lack.
+	// A copy of whoami, lacking it too: one declares, two lack. Each
+	// finding is looked at (--verbose); by default they are one line.
 	for p, data := range files {
 		if rest, ok := strings.CutPrefix(p, "kubernetes/apps/default/whoami/"); ok {
 			files["kubernetes/apps/default/whoami2/"+rest] = []byte(strings.ReplaceAll(string(data), "whoami", "whoami2"))
 		}
 	}
 	replace("kubernetes/apps/default/kustomization.yaml", "  - ./whoami/ks.yaml\n", "  - ./whoami/ks.yaml\n  - ./whoami2/ks.yaml\n")(t, files)
-	rep, _ = Run(&Snapshot{Files: files}, Options{})
+	rep, _ = Run(&Snapshot{Files: files}, Options{Verbose: true})
 	if got := severities(rep, RuleDependsOnRequired); got != "warning warning" || rep.Failed() {
 		t.Errorf("with one declaration of three: %s, failed %v\n%v", got, rep.Failed(), rep.Findings)
 	}
 	replace("kubernetes/apps/network/cloudflare-tunnel/ks.yaml", "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
-	rep, _ = Run(&Snapshot{Files: files}, Options{})
+	rep, _ = Run(&Snapshot{Files: files}, Options{Verbose: true})
 	if got := severities(rep, RuleDependsOnRequired); got != "warning warning warning" || rep.Failed() {
 		t.Errorf("with none: %s, failed %v", got, rep.Failed())
 	}

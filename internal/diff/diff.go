@@ -164,8 +164,8 @@ func Compare(base, head *check.Snapshot, opts Options) (*Result, error) {
 	ro := flux.RenderOptions{Vars: opts.Domains, HideSecretValues: true}
 	w := &walk{
 		opts:    opts,
-		base:    side{s: flux.NewSession(baseFiles, ro)},
-		head:    side{s: flux.NewSession(headFiles, ro)},
+		base:    side{s: flux.NewSession(flux.ArtifactFiles(baseFiles), ro)},
+		head:    side{s: flux.NewSession(flux.ArtifactFiles(headFiles), ro)},
 		changed: res.Paths,
 		limits:  l,
 		res:     res,

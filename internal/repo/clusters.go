@@ -324,7 +324,11 @@ func (r *Repo) discoverClusters(docs []Object) []Cluster {
 		g.files = appendUnique(g.files, k.file)
 		why := fmt.Sprintf("Kustomization %s in %s is built by no other Kustomization", k.name, k.file)
 		if k.name == "flux-system" {
-			why = fmt.Sprintf("Kustomization flux-system in %s syncs %s (flux bootstrap)", k.file, k.path)
+			what := k.path
+			if what == "" {
+				what = "the repository's root"
+			}
+			why = fmt.Sprintf("Kustomization flux-system in %s syncs %s (flux bootstrap)", k.file, what)
 		}
 		if g.why == "" {
 			g.why = why
