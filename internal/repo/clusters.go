@@ -219,7 +219,7 @@ func (r *Repo) discoverClusters(docs []Object) []Cluster {
 	syncs := fluxSyncSources(docs)
 	syncDirs := make([]string, 0, len(syncs))
 	for dir, what := range syncs {
-		if strings.Contains(what, "OCI artifact") && r.isDir(dir) {
+		if strings.HasPrefix(what, ociMark) && r.isDir(dir) {
 			// What CI pushes from a folder of the same path is not
 			// known to be all of it: the root files stay the roots.
 			delete(syncs, dir)
@@ -251,7 +251,11 @@ func (r *Repo) discoverClusters(docs []Object) []Cluster {
 		return ""
 	}
 	for _, s := range syncDirs {
-		groups = append(groups, &group{dir: s, sync: s, why: fmt.Sprintf("the folder %s syncs", syncs[s])})
+		why := fmt.Sprintf("the folder %s syncs", syncs[s])
+		if what, ok := strings.CutPrefix(syncs[s], ociMark); ok {
+			why = fmt.Sprintf("the folder %s syncs from an OCI artifact of the repository", what)
+		}
+		groups = append(groups, &group{dir: s, sync: s, why: why})
 	}
 
 	// A Kustomization is built by another when the other's folder (or a
@@ -505,6 +509,9 @@ func singleName(parts []string) string {
 	return "default"
 }
 
+// ociMark starts the description of a sync from an OCI artifact.
+const ociMark = "oci:"
+
 // dirsEndingIn lists the folders whose path ends in the path suffix.
 func (r *Repo) dirsEndingIn(suffix string) []string {
 	set := map[string]bool{}
@@ -550,7 +557,7 @@ func fluxSyncSources(docs []Object) map[string]string {
 			continue
 		}
 		if kind == "OCIRepository" {
-			what += ", from an OCI artifact of the repository"
+			what = ociMark + what
 		}
 		if clean := cleanRel(p); clean != "" && clean != "." && !strings.HasPrefix(clean, "..") {
 			if _, ok := out[clean]; !ok {
