@@ -12,11 +12,12 @@ import (
 )
 
 // defaultExclusions are the patterns source-controller leaves out of every
-// GitRepository artifact: version control files, CI configuration, and
-// some binary extensions, plus SOPS and gen's own configuration.
+// GitRepository artifact: version control files, CI configuration, and the
+// SOPS and Flux configuration files. (Image and archive extensions were
+// once excluded too; the Flux line gen follows keeps them, and kustomize
+// generators may read them.)
 var defaultExclusions = []string{
 	".git/", ".gitignore", ".gitmodules", ".gitattributes",
-	"*.jpg", "*.jpeg", "*.gif", "*.png", "*.wmv", "*.flv", "*.tar.gz", "*.zip",
 	".github/", ".circleci/", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml",
 	"cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml",
 	"**/.goreleaser.yml", "**/.sops.yaml", "**/.flux.yaml",
@@ -24,8 +25,9 @@ var defaultExclusions = []string{
 
 // ArtifactFiles returns the files of the snapshot that source-controller
 // puts in the repository's artifact, which is what kustomize-controller
-// builds: it leaves out the default exclusions, what each .sourceignore
-// file ignores below its folder, and what spec.ignore of the repository's
+// builds: it leaves out the default exclusions (version control and CI
+// files), what each .sourceignore file ignores below its folder, and what
+// spec.ignore of the repository's
 // GitRepository (flux-system/flux-system, when the repository declares it)
 // ignores. A Kustomization whose path is "./" would otherwise build CI
 // workflow files as manifests.

@@ -7,7 +7,8 @@ import (
 )
 
 // TestArtifactFiles: the files a render reads are those source-controller
-// puts in the artifact: no CI configuration or images by default, nothing
+// puts in the artifact: no CI configuration by default (images stay: a
+// generator may read them), nothing
 // a .sourceignore ignores below its folder, nothing the repository's own
 // GitRepository's spec.ignore ignores.
 func TestArtifactFiles(t *testing.T) {
@@ -32,7 +33,7 @@ func TestArtifactFiles(t *testing.T) {
 		kept = append(kept, p)
 	}
 	sort.Strings(kept)
-	want := []string{".sourceignore", "apps/other/notes.yaml", "apps/web/.sourceignore", "apps/web/kustomization.yaml",
+	want := []string{".sourceignore", "apps/other/notes.yaml", "apps/web/.sourceignore", "apps/web/kustomization.yaml", "apps/web/logo.png",
 		"cluster/apps/default/kustomization.yaml", "flux-system/gotk-sync.yaml", "flux-system/kustomization.yaml"}
 	if !slices.Equal(kept, want) {
 		t.Errorf("kept %v\nwant %v", kept, want)
