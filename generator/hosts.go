@@ -3,10 +3,10 @@ package generator
 import (
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
-	"github.com/gen-gitops/gen/internal/repo"
+	"golang.org/x/net/publicsuffix"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -15,7 +15,7 @@ type Host struct {
 	// Label is the part before the domain ("" for the apex).
 	Label string
 	// Domain is the domain variable it lives on.
-	Domain repo.Domain
+	Domain Domain
 }
 
 // Template returns the hostname as written in the repository:
@@ -45,7 +45,7 @@ var varHost = regexp.MustCompile(`^(?:([a-z0-9.-]+)\.)?\$\{([A-Z0-9_]+)\}$`)
 //
 // An unknown domain is an error that says how to onboard it, or how to tell
 // gen the domains when no key is available to read them.
-func ResolveHost(r *repo.Repo, host string) (Host, error) {
+func ResolveHost(r *Repo, host string) (Host, error) {
 	host = strings.TrimSuffix(strings.TrimSpace(host), ".")
 	if host == "" {
 		return Host{}, fmt.Errorf("empty --host")
@@ -119,7 +119,7 @@ func checkLabels(host, labels string) error {
 	return nil
 }
 
-func domainVars(r *repo.Repo) string {
+func domainVars(r *Repo) string {
 	var out []string
 	for _, d := range r.Domains {
 		out = append(out, d.Var)
@@ -130,24 +130,37 @@ func domainVars(r *repo.Repo) string {
 	return strings.Join(out, ", ")
 }
 
-func domainList(r *repo.Repo) string {
+func domainList(r *Repo) string {
 	var out []string
 	for _, d := range r.Domains {
 		out = append(out, d.Value)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	if len(out) == 0 {
 		return "none"
 	}
 	return strings.Join(out, ", ")
 }
 
-// registrable guesses the domain to onboard for a hostname: its last two
-// labels.
+// registrable guesses the domain to onboard for a hostname: the name a
+// registrar sells (example.co.uk for app.example.co.uk), by the public
+// suffix list.
 func registrable(host string) string {
-	parts := strings.Split(host, ".")
-	if len(parts) <= 2 {
-		return host
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
 	}
-	return strings.Join(parts[len(parts)-2:], ".")
+	return host
+}
+
+// TargetPrefix turns a gateway's external-dns target
+// "external.${SECRET_DOMAIN}" into "external.": the label the gateway
+// publishes routes under.
+func TargetPrefix(target string) string {
+	if i := strings.Index(target, "${"); i >= 0 {
+		return target[:i]
+	}
+	if i := strings.Index(target, "."); i >= 0 {
+		return target[:i+1]
+	}
+	return "external."
 }

@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"strings"
@@ -29,7 +28,7 @@ func AddResource(data []byte, entry string) ([]byte, bool, error) {
 			key, list = doc.Content[i], doc.Content[i+1]
 		}
 	}
-	lines := strings.SplitAfter(string(data), "\n")
+	lines := splitLines(data)
 	if list == nil {
 		// No resources list: append one at the end of the document.
 		out := strings.TrimRight(string(data), "\n") + "\nresources:\n  - " + entry + "\n"
@@ -46,60 +45,80 @@ func AddResource(data []byte, entry string) ([]byte, bool, error) {
 			return data, false, nil
 		}
 	}
+	var at int // 0-based line index to insert before
+	var newLine string
+	after := -1 // index of the item the new one goes after (-1: before the first)
 	if len(items) == 0 {
-		line := key.Line - 1
-		ins := strings.Repeat(" ", key.Column+1) + "- " + entry + "\n"
 		// "resources: []" style is flow; an empty block list cannot exist,
-		// so this is "resources:" with null: replace that line.
-		lines[line] = strings.TrimRight(lines[line], "\n") + "\n" + ins
-		return []byte(strings.Join(lines, "")), true, nil
-	}
-	sorted := true
-	for i := 1; i < len(items); i++ {
-		if resourceLess(items[i].Value, items[i-1].Value) {
-			sorted = false
-		}
-	}
-	// Index of the item the new one goes after (-1: before the first).
-	after := len(items) - 1
-	if sorted {
-		after = -1
-		for i, it := range items {
-			if resourceLess(it.Value, entry) {
-				after = i
+		// so this is "resources:" with null: the entry goes on the next line.
+		at = key.Line
+		newLine = strings.Repeat(" ", key.Column+1) + "- " + entry + "\n"
+	} else {
+		sorted := true
+		for i := 1; i < len(items); i++ {
+			if resourceLess(items[i].Value, items[i-1].Value) {
+				sorted = false
 			}
 		}
-	}
-	indent := strings.Repeat(" ", items[0].Column-3)
-	newLine := indent + "- " + entry + "\n"
-	var at int // 0-based line index to insert before
-	if after == -1 {
-		at = items[0].Line - 1
-		// Keep comments that head the first item above it.
-		for at > 0 && strings.HasPrefix(strings.TrimSpace(lines[at-1]), "#") && lines[at-1] != "" &&
-			leadingSpaces(lines[at-1]) == len(indent) {
-			at--
+		after = len(items) - 1
+		if sorted {
+			after = -1
+			for i, it := range items {
+				if resourceLess(it.Value, entry) {
+					after = i
+				}
+			}
 		}
-	} else {
-		at = items[after].Line // the line after the item
+		// The new line takes the dashes' indentation: an item's own column
+		// says where its value starts, which may be a line below its dash.
+		dashCol := list.Column - 1
+		newLine = strings.Repeat(" ", dashCol) + "- " + entry + "\n"
+		if after == -1 {
+			start, _, err := blockItemRange(lines, list, 0)
+			if err != nil {
+				return nil, false, err
+			}
+			at = start
+			// Keep comments that head the first item above it.
+			for at > 0 && strings.HasPrefix(strings.TrimSpace(lines[at-1]), "#") && indentOf(lines[at-1]) == dashCol {
+				at--
+			}
+		} else {
+			_, end, err := blockItemRange(lines, list, after)
+			if err != nil {
+				return nil, false, err
+			}
+			at = end
+		}
 	}
 	if at > len(lines) {
 		at = len(lines)
 	}
-	if at == len(lines) && len(lines) > 0 && !strings.HasSuffix(lines[len(lines)-1], "\n") {
-		lines[len(lines)-1] += "\n"
-	}
-	out := append([]string{}, lines[:at]...)
-	out = append(out, newLine)
-	out = append(out, lines[at:]...)
-	result := []byte(strings.Join(out, ""))
-	if err := checkResources(result, items, entry); err != nil {
+	result := joinLines(insertLines(lines, at, []string{newLine}))
+	err := verifyEdit("kustomization.yaml", data, result, func(docs []any) ([]any, error) {
+		m, ok := docs[0].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("not a mapping")
+		}
+		old, _ := m["resources"].([]any)
+		res := make([]any, 0, len(old)+1)
+		res = append(res, old[:after+1]...)
+		res = append(res, entry)
+		res = append(res, old[after+1:]...)
+		nm := make(map[string]any, len(m))
+		for k, v := range m {
+			nm[k] = v
+		}
+		nm["resources"] = res
+		out := append([]any(nil), docs...)
+		out[0] = nm
+		return out, nil
+	})
+	if err != nil {
 		return nil, false, err
 	}
 	return result, true, nil
 }
-
-func leadingSpaces(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 
 // resourceLess orders resource entries the way people sort them: the
 // namespace.yaml first, then by path.
@@ -114,30 +133,6 @@ func resourceKey(s string) string {
 		return ""
 	}
 	return s
-}
-
-// checkResources re-reads the edited file: the resources must be the old
-// ones plus entry, or the edit is refused.
-func checkResources(data []byte, old []*yaml.Node, entry string) error {
-	var k struct {
-		Resources []string `yaml:"resources"`
-	}
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&k); err != nil {
-		return fmt.Errorf("edit produced invalid YAML: %w", err)
-	}
-	if len(k.Resources) != len(old)+1 {
-		return fmt.Errorf("edit produced %d resources, want %d", len(k.Resources), len(old)+1)
-	}
-	found := false
-	for _, r := range k.Resources {
-		if r == entry {
-			found = true
-		}
-	}
-	if !found {
-		return fmt.Errorf("edit lost the new entry %s", entry)
-	}
-	return nil
 }
 
 // RemoveResource removes entry from the resources list of a

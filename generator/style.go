@@ -1,12 +1,19 @@
 package generator
 
 import (
+	"cmp"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
-	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/scaffolds"
+)
+
+// Default app-template chart, used when the repository pins none.
+const (
+	DefaultAppTemplateURL     = "oci://ghcr.io/bjw-s-labs/helm/app-template"
+	DefaultAppTemplateVersion = "4.6.2"
 )
 
 // Style is how a repository writes its files, so that what gen adds looks
@@ -38,7 +45,7 @@ type SourceRef struct {
 }
 
 // StyleOf reads the style of r from its existing files.
-func StyleOf(r *repo.Repo) Style {
+func StyleOf(r *Repo) Style {
 	s := Style{
 		SourceRef:          SourceRef{Kind: "GitRepository", Name: "flux-system", Namespace: "flux-system"},
 		AppTemplateURL:     DefaultAppTemplateURL,
@@ -53,7 +60,7 @@ func StyleOf(r *repo.Repo) Style {
 	ksNamespaces := map[string]int{}
 	ksTotal := 0
 	versions := map[string]int{}
-	for _, o := range r.Objects() {
+	for _, o := range r.Objects {
 		switch {
 		case o.IsFluxKustomization() && path.Base(o.File) == "ks.yaml" && strings.HasPrefix(o.File, r.AppsDir+"/"):
 			ksTotal++
@@ -91,29 +98,23 @@ func StyleOf(r *repo.Repo) Style {
 		s.KSNamespace = best
 	}
 	if len(versions) > 0 {
-		keys := make([]string, 0, len(versions))
-		for k := range versions {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if versions[keys[i]] != versions[keys[j]] {
-				return versions[keys[i]] > versions[keys[j]]
-			}
-			return keys[i] > keys[j]
+		// The most used pin; of equally used ones, the highest.
+		keys := slices.SortedFunc(maps.Keys(versions), func(a, b string) int {
+			return cmp.Or(cmp.Compare(versions[b], versions[a]), strings.Compare(b, a))
 		})
 		u, v, _ := strings.Cut(keys[0], "@")
 		s.AppTemplateURL, s.AppTemplateVersion = u, v
 	}
-	if r.Config.AppTemplate.URL != "" {
-		s.AppTemplateURL = r.Config.AppTemplate.URL
+	if r.Config.AppTemplateURL != "" {
+		s.AppTemplateURL = r.Config.AppTemplateURL
 	}
-	if r.Config.AppTemplate.Version != "" {
-		s.AppTemplateVersion = r.Config.AppTemplate.Version
+	if r.Config.AppTemplateVersion != "" {
+		s.AppTemplateVersion = r.Config.AppTemplateVersion
 	}
 	return s
 }
 
-func isRoot(r *repo.Repo, file string) bool {
+func isRoot(r *Repo, file string) bool {
 	for _, f := range r.RootKustomizations {
 		// A root folder's own files are the installation's, as a root
 		// file is.
@@ -126,7 +127,7 @@ func isRoot(r *repo.Repo, file string) bool {
 
 // Scaffolds returns the template set for r: the embedded templates, with
 // the repository's own copies under .gen/scaffolds/ taking precedence.
-func Scaffolds(r *repo.Repo) scaffolds.Set {
+func Scaffolds(r *Repo) scaffolds.Set {
 	over := map[string][]byte{}
 	for p, data := range r.Files {
 		if name, ok := strings.CutPrefix(p, ".gen/scaffolds/"); ok {
@@ -134,77 +135,4 @@ func Scaffolds(r *repo.Repo) scaffolds.Set {
 		}
 	}
 	return scaffolds.Set{Overrides: over}
-}
-
-// gatewayOwner is the Flux Kustomization that declares the Gateways: routes
-// depend on it.
-func gatewayOwner(r *repo.Repo) Ref {
-	for _, g := range r.Gateways {
-		if ref, ok := ownerOfFile(r, g.File); ok {
-			return ref
-		}
-	}
-	return Ref{}
-}
-
-// dnsOwner is the Flux Kustomization that runs external-dns with the CRD
-// source: DNSEndpoints depend on it.
-func dnsOwner(r *repo.Repo) Ref {
-	var candidates []Ref
-	for _, o := range r.Objects() {
-		if o.Kind != "HelmRelease" || !o.Contains("domainFilters") {
-			continue
-		}
-		values, _ := o.Get("spec", "values").(map[string]any)
-		if values == nil {
-			continue
-		}
-		_, filters := values["domainFilters"]
-		srcs := strings.ToLower(strings.Join(toStrings(values["sources"]), ","))
-		if filters && (srcs == "" || strings.Contains(srcs, "crd")) {
-			if ref, ok := ownerOfFile(r, o.File); ok {
-				candidates = append(candidates, ref)
-			}
-		}
-	}
-	sort.Slice(candidates, func(i, j int) bool { return candidates[i].String() < candidates[j].String() })
-	for _, c := range candidates {
-		if c.Name == "cloudflare-dns" || c.Name == "external-dns" {
-			return c
-		}
-	}
-	if len(candidates) > 0 {
-		return candidates[0]
-	}
-	return Ref{}
-}
-
-// ownerOfFile finds the app whose folder holds file and returns its Flux
-// Kustomization.
-func ownerOfFile(r *repo.Repo, file string) (Ref, bool) {
-	for _, ns := range r.Namespaces {
-		for _, a := range ns.Apps {
-			if strings.HasPrefix(file, a.Dir+"/") && len(a.Kustomizations) > 0 {
-				name := a.Kustomizations[0]
-				for _, k := range a.Kustomizations {
-					if k == a.Name {
-						name = k
-					}
-				}
-				return Ref{Namespace: a.Namespace, Name: name}, true
-			}
-		}
-	}
-	return Ref{}, false
-}
-
-func toStrings(v any) []string {
-	l, _ := v.([]any)
-	var out []string
-	for _, x := range l {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -35,7 +35,7 @@ hyperfine --warmup 3 --runs "$RUNS" --style basic \
 	"cd $work/home-ops && SOPS_AGE_KEY_FILE=$key sops --encrypt --filename-override kubernetes/apps/default/bench-secret.sops.yaml $plain.plain > /dev/null"
 
 section "Editing one key of an encrypted Secret in place (whole process): sops set vs gen secret set (validation included)"
-go test -run '^$' -bench 'SetSecret|OnboardDomain' -benchtime 50x -count 1 ./generator | grep -E '^Benchmark'
+go test -run '^$' -bench 'SetSecret|OnboardDomain' -benchtime 50x -count 1 ./generator/... | grep -E '^Benchmark'
 tunnel=kubernetes/apps/network/cloudflare-tunnel/app/secret.sops.yaml
 cat > "$work/sops-set.sh" <<SH
 cd $work/home-ops && exec sops set $tunnel '["stringData"]["TUNNEL_TOKEN"]' "\"t-\$(date +%N)\""

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,7 +35,8 @@ var onboarded = []string{
 // nothing else changed.
 func TestOnboardDomainCrashAtEveryStep(t *testing.T) {
 	if dir := os.Getenv("GEN_ONBOARD_CHILD"); dir != "" {
-		os.Exit(cli.Main([]string{"onboard-domain", "example.net", "--repo", dir}, strings.NewReader(""), io.Discard, os.Stderr))
+		os.Exit(cli.Run([]string{"onboard-domain", "example.net", "--repo", dir},
+			cli.IO{In: strings.NewReader(""), Out: io.Discard, ErrOut: os.Stderr}, crashEnv(os.Getenv("GEN_CRASH_AFTER"))))
 	}
 	if testing.Short() {
 		t.Skip("runs gen once per write step")
@@ -46,7 +48,7 @@ func TestOnboardDomainCrashAtEveryStep(t *testing.T) {
 		cmd.Env = append(os.Environ(), "GEN_ONBOARD_CHILD="+dir, "SOPS_AGE_KEY_FILE="+testutil.ExampleAgeKey(t),
 			"SOPS_AGE_KEY=", "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
 		if step > 0 {
-			cmd.Env = append(cmd.Env, fmt.Sprintf("GEN_APPLY_CRASH_AFTER=%d", step))
+			cmd.Env = append(cmd.Env, fmt.Sprintf("GEN_CRASH_AFTER=%d", step))
 		}
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
@@ -66,7 +68,7 @@ func TestOnboardDomainCrashAtEveryStep(t *testing.T) {
 	for step := 1; step < 80; step++ {
 		dir := testutil.CopyTree(t, testutil.ExampleRepo(t))
 		crashed := run(dir, step)
-		if err := apply.NewWriter(dir).Recover(); err != nil {
+		if _, err := apply.NewWriter(dir).Recover(); err != nil {
 			t.Fatalf("step %d: recover: %v", step, err)
 		}
 		got := readFiles(t, dir)
@@ -103,6 +105,23 @@ func TestOnboardDomainCrashAtEveryStep(t *testing.T) {
 		}
 	}
 	t.Fatal("gen never finished writing within 80 steps")
+}
+
+// crashEnv is the process environment with gen's writes stopped, as a
+// kill would stop them, after n filesystem steps (none when n is empty):
+// the crash tests run gen in a child process with it.
+func crashEnv(n string) cli.Env {
+	env := cli.ProcessEnv()
+	limit, err := strconv.Atoi(n)
+	if err != nil || limit <= 0 {
+		return env
+	}
+	env.AfterWriteStep = func(step int) {
+		if step >= limit {
+			os.Exit(137)
+		}
+	}
+	return env
 }
 
 func isOnboarded(p string) bool {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A test that runs gen in a child process of its own (genChild)
+	// lands here.
+	if args := os.Getenv("GEN_CHILD_ARGS"); args != "" {
+		var argv []string
+		if err := json.Unmarshal([]byte(args), &argv); err != nil {
+			panic(err)
+		}
+		os.Exit(cli.Run(argv, cli.IO{In: strings.NewReader(""), Out: os.Stdout, ErrOut: os.Stderr}, crashEnv(os.Getenv("GEN_CRASH_AFTER"))))
+	}
 	testscript.Main(m, map[string]func(){
 		"gen": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})

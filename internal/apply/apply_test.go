@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,7 +132,9 @@ func TestApplyLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := testutil.Snapshot(t, dir)
-	err := apply.NewWriter(dir).Apply(changeset())
+	w := apply.NewWriter(dir)
+	w.LockWait = -1 // the holder outlives the test: do not wait for it
+	err := w.Apply(changeset())
 	if !errors.Is(err, apply.ErrLocked) {
 		t.Fatalf("want ErrLocked, got %v", err)
 	}
@@ -143,7 +146,9 @@ func TestApplyLocked(t *testing.T) {
 // the next run has recovered.
 func TestCrashAtEveryStep(t *testing.T) {
 	if os.Getenv("GEN_APPLY_CHILD") != "" {
-		if err := apply.NewWriter(os.Getenv("GEN_APPLY_CHILD")).Apply(changeset()); err != nil {
+		w := apply.NewWriter(os.Getenv("GEN_APPLY_CHILD"))
+		w.AfterStep = crashAfter(os.Getenv("GEN_APPLY_CRASH_AFTER"))
+		if err := w.Apply(changeset()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -166,7 +171,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 		if err != nil && !crashed {
 			t.Fatalf("step %d: child failed: %v\n%s", step, err, out)
 		}
-		if err := apply.NewWriter(dir).Recover(); err != nil {
+		if _, err := apply.NewWriter(dir).Recover(); err != nil {
 			t.Fatalf("step %d: recover: %v", step, err)
 		}
 		got := testutil.Snapshot(t, dir)
@@ -186,6 +191,20 @@ func TestCrashAtEveryStep(t *testing.T) {
 		}
 	}
 	t.Fatal("the writer never finished within 40 steps")
+}
+
+// crashAfter is the crash tests' AfterStep: it ends the process, as a
+// kill would, once the write has taken n steps.
+func crashAfter(n string) func(int) {
+	limit, err := strconv.Atoi(n)
+	if err != nil || limit <= 0 {
+		return nil
+	}
+	return func(step int) {
+		if step >= limit {
+			os.Exit(137)
+		}
+	}
 }
 
 func equal(a, b map[string]string) bool {

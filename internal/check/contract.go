@@ -461,28 +461,88 @@ func objFinding(f Finding, ks *flux.Kustomization, o *flux.Object) Finding {
 	return f
 }
 
-// secrets reports Secrets stored in plaintext.
+// secrets reports Secret values stored in plaintext: in a Secret
+// document (also one sops left partly unencrypted), in a Secret inside a
+// document (a List's items, a HelmRelease's values, a string holding
+// objects), in a secretGenerator's literals, and in the files a
+// secretGenerator reads unless sops encrypted them.
 func (c *checker) secrets() {
 	encrypted := map[string]bool{}
-	for _, d := range c.docs {
-		if d.Secret == nil || len(d.Secret.Plain) == 0 {
-			continue
-		}
-		enc, ok := encrypted[d.File]
+	isEncrypted := func(file string) bool {
+		enc, ok := encrypted[file]
 		if !ok {
-			enc = sops.IsEncrypted(c.files[d.File])
-			encrypted[d.File] = enc
+			enc = encryptedFile(c.files[file])
+			encrypted[file] = enc
 		}
-		if enc {
-			continue
-		}
-		keys := make([]string, len(d.Secret.Plain))
-		for i, k := range d.Secret.Plain {
-			keys[i] = k.Key
-		}
-		c.add(newFinding(RuleSecretPlaintext, d.File, d.Secret.Plain[0].Line,
-			"Secret %s holds %d value(s) in plaintext (%s); values are never printed", d.Name, len(keys), strings.Join(keys, ", ")))
+		return enc
 	}
+	for _, d := range c.docs {
+		if d.Secret != nil && len(d.Secret.Plain) > 0 {
+			keys := make([]string, len(d.Secret.Plain))
+			for i, k := range d.Secret.Plain {
+				keys[i] = k.Key
+			}
+			switch {
+			case d.Secret.SOPS:
+				how := "its sops metadata"
+				if d.Secret.Setting != "" {
+					how += " has " + d.Secret.Setting
+				}
+				c.add(newFinding(RuleSecretPlaintext, d.File, d.Secret.Plain[0].Line,
+					"Secret %s holds %d value(s) sops left unencrypted (%s; %s); values are never printed", d.Name, len(keys), strings.Join(keys, ", "), how))
+			case !isEncrypted(d.File):
+				c.add(newFinding(RuleSecretPlaintext, d.File, d.Secret.Plain[0].Line,
+					"Secret %s holds %d value(s) in plaintext (%s); values are never printed", d.Name, len(keys), strings.Join(keys, ", ")))
+			}
+		}
+		for _, n := range d.Nested {
+			what := "Secret"
+			if n.Generator {
+				what = "secretGenerator"
+			}
+			name := ""
+			if n.Name != "" {
+				name = " " + n.Name
+			}
+			c.add(newFinding(RuleSecretPlaintext, d.File, n.Line,
+				"%s%s at %s holds %d value(s) in plaintext (%s); values are never printed", what, name, n.Where, len(n.Keys), strings.Join(n.Keys, ", ")))
+		}
+		for _, g := range d.GeneratorFiles {
+			p, ok := cleanJoin(path.Dir(d.File), g.Ref)
+			if !ok {
+				continue // the render reports it
+			}
+			if _, exists := c.files[p]; !exists || isEncrypted(p) {
+				continue
+			}
+			name := ""
+			if g.Name != "" {
+				name = " " + g.Name
+			}
+			c.add(newFinding(RuleSecretPlaintext, d.File, g.Line,
+				"secretGenerator%s reads %s, which is not encrypted; values are never printed", name, p))
+		}
+	}
+}
+
+// encryptedFile reports whether sops encrypted a file, in any of the
+// formats a secretGenerator reads: YAML, JSON, dotenv.
+func encryptedFile(data []byte) bool {
+	if sops.IsEncrypted(data) {
+		return true
+	}
+	s := string(data)
+	return strings.Contains(s, "ENC[") && (strings.Contains(s, "sops_mac=") || strings.Contains(s, `"sops":`))
+}
+
+// cleanJoin joins a relative reference onto a repository folder, failing
+// when it climbs above the root or is absolute.
+func cleanJoin(dir, ref string) (string, bool) {
+	if strings.HasPrefix(ref, "/") {
+		return "", false
+	}
+	p := path.Join(dir, ref)
+	return p, p != ".." && !strings.HasPrefix(p, "../")
 }
 
 var sopsName = regexp.MustCompile(`\.sops\.ya?ml$`)

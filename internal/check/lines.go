@@ -133,36 +133,7 @@ func (l *lines) fieldLine(file, kind, name, path string) int {
 	if d == nil {
 		return 0
 	}
-	line := d.Line
-	n := d
-	for _, seg := range schema.SplitPath(path) {
-		var next, key *yaml.Node
-		if i, ok := index(seg); ok {
-			if n.Kind == yaml.SequenceNode && i < len(n.Content) {
-				next = n.Content[i]
-			}
-		} else if n.Kind == yaml.MappingNode {
-			for j := 0; j+1 < len(n.Content); j += 2 {
-				if n.Content[j].Value == seg {
-					key, next = n.Content[j], n.Content[j+1]
-					break
-				}
-			}
-		}
-		if next == nil {
-			break
-		}
-		if next.Kind == yaml.AliasNode && next.Alias != nil {
-			next = next.Alias
-		}
-		if key != nil {
-			line = key.Line
-		} else {
-			line = next.Line
-		}
-		n = next
-	}
-	return line
+	return nodeLine(d, schema.SplitPath(path))
 }
 
 // textLine returns the first line at or after the document's start that

@@ -13,6 +13,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gen-gitops/gen/internal/redact"
 )
 
 // document is what the scan keeps of one YAML document: enough for the
@@ -26,6 +28,13 @@ type document struct {
 	Name       string
 	// Secret holds what a Secret document stores in data and stringData.
 	Secret *secretData
+	// Nested lists what holds readable Secret values inside the document
+	// (see package redact): a Secret in a List's items or in any field
+	// (a HelmRelease's values), a string that parses as such objects, a
+	// secretGenerator's literals.
+	Nested []nestedSecret
+	// GeneratorFiles are the files the document's secretGenerators read.
+	GeneratorFiles []generatorFile
 }
 
 // secretData describes the values of a Secret document.
@@ -33,6 +42,29 @@ type secretData struct {
 	// Plain lists the keys whose values are readable and are more than a
 	// ${VAR} reference, with the line of each.
 	Plain []keyLine
+	// SOPS is set for a document with a sops block: its plain values are
+	// the ones sops left unencrypted, by Setting ("unencrypted_regex:
+	// ^stringData$") when the block names one.
+	SOPS    bool
+	Setting string
+}
+
+// nestedSecret is a Secret or secretGenerator inside a document, with the
+// keys of its readable values.
+type nestedSecret struct {
+	// Where is the field path of the Secret or generator in the document.
+	Where string
+	// Generator is set for a secretGenerator's literals.
+	Generator bool
+	Name      string
+	Keys      []string
+	Line      int
+}
+
+// generatorFile is a file a secretGenerator reads.
+type generatorFile struct {
+	Where, Name, Ref string
+	Line             int
 }
 
 type keyLine struct {
@@ -110,6 +142,11 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 // scanFile parses one file. It reports the documents, the findings, and
 // whether the file must be left out.
 func scanFile(p string, data []byte, l Limits) (docs []document, findings []Finding, hostile bool) {
+	// Only a file that names a Secret and holds a data or stringData
+	// field, or a secretGenerator, is walked for the Secrets inside its
+	// documents.
+	mayHoldSecrets := bytes.Contains(data, []byte("secretGenerator")) ||
+		(bytes.Contains(data, []byte("Secret")) && secretDataField.Match(data))
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var root yaml.Node
@@ -152,7 +189,11 @@ func scanFile(p string, data []byte, l Limits) (docs []document, findings []Find
 			return nil, []Finding{newFinding(RuleYAMLDepth, p, root.Line,
 				"the document nests more than %d levels deep; the file was left out", l.MaxDepth)}, true
 		}
-		docs = append(docs, describe(p, root.Content[0]))
+		doc := describe(p, root.Content[0])
+		if mayHoldSecrets {
+			describeNested(&doc, root.Content[0], l.MaxAliasNodes)
+		}
+		docs = append(docs, doc)
 	}
 }
 
@@ -231,10 +272,16 @@ func describe(p string, n *yaml.Node) document {
 	}
 	if d.Kind == "Secret" && (d.APIVersion == "v1" || d.APIVersion == "") {
 		d.Secret = &secretData{}
-		if mapGet(n, "sops") != nil {
-			// Encrypted or not, a document with a sops block is the
-			// SOPS rules' business.
-			return d
+		if block := mapGet(n, "sops"); block != nil {
+			// A value sops left readable (unencrypted_regex and its
+			// kin) is as plain as in any file.
+			d.Secret.SOPS = true
+			for _, setting := range sopsSettings {
+				if v := scalar(mapGet(block, setting)); v != "" {
+					d.Secret.Setting = setting + ": " + v
+					break
+				}
+			}
 		}
 		for _, field := range []string{"data", "stringData"} {
 			m := mapGet(n, field)
@@ -256,31 +303,105 @@ func describe(p string, n *yaml.Node) document {
 	return d
 }
 
+// secretDataField matches a data or stringData field, in YAML or JSON
+// (not metadata).
+var secretDataField = regexp.MustCompile(`\b(stringData|data)["']?\s*:`)
+
+// sopsSettings are the settings of a sops block that leave keys
+// unencrypted, in the order sops reads them.
+var sopsSettings = []string{"unencrypted_suffix", "encrypted_suffix", "unencrypted_regex", "encrypted_regex", "unencrypted_comment_regex", "encrypted_comment_regex"}
+
 // isPlainSecretValue reports whether a Secret value is readable in the
-// file: not empty, not an ENC[...] payload, not a reference to a secret
-// manager, and not filled in by postBuild substitution (a value holding a
-// ${VAR} reference is a template; the secret lives where the variable is
-// defined).
+// file (see redact.Plain).
 func isPlainSecretValue(v *yaml.Node) bool {
 	if v.Kind != yaml.ScalarNode {
 		return v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode
 	}
-	s := strings.TrimSpace(v.Value)
-	if s == "" || v.Tag == "!!null" || strings.HasPrefix(s, "ENC[") {
+	if v.Tag == "!!null" {
 		return false
 	}
-	for _, ref := range secretReferences {
-		if strings.HasPrefix(strings.ToLower(s), ref) {
-			return false
-		}
-	}
-	return !strings.Contains(s, "${")
+	return redact.Plain(v.Value)
 }
 
-// secretReferences start values that name a secret kept elsewhere, filled
-// in by a tool before the Secret is applied: 1Password's op inject, vals,
-// Vault, argocd-vault-plugin.
-var secretReferences = []string{"op://", "ref+", "vault:", "<path:"}
+// describeNested adds to d the Secrets inside its document n, found by the
+// walk gen diff hides them with (package redact), with the readable values
+// of each; a Secret document's own values are describe's.
+func describeNested(d *document, n *yaml.Node, maxNodes int) {
+	v, ok := redact.FromNode(n, maxNodes)
+	m, isMap := v.(map[string]any)
+	if !ok || !isMap {
+		return
+	}
+	base := path.Base(d.File)
+	kustomization := base == "kustomization.yaml" || base == "kustomization.yml" || base == "Kustomization"
+	byObject := map[string]*nestedSecret{}
+	var order []string
+	for _, f := range redact.Find(m, false) {
+		if len(f.Object) == 0 || f.Unread {
+			continue
+		}
+		where := redact.PathString(f.Object)
+		switch f.Kind {
+		case redact.KindFile:
+			if ref, _ := f.Raw.(string); kustomization && ref != "" {
+				d.GeneratorFiles = append(d.GeneratorFiles, generatorFile{Where: where, Name: f.Name, Ref: ref, Line: nodeLine(n, f.Path)})
+			}
+			continue
+		case redact.KindData, redact.KindLiteral:
+			if !redact.Plain(f.Raw) {
+				continue
+			}
+		}
+		s, ok := byObject[where]
+		if !ok {
+			s = &nestedSecret{Where: where, Generator: f.Kind == redact.KindLiteral, Name: f.Name, Line: nodeLine(n, f.Object)}
+			byObject[where] = s
+			order = append(order, where)
+		}
+		s.Keys = append(s.Keys, f.Key)
+	}
+	for _, where := range order {
+		d.Nested = append(d.Nested, *byObject[where])
+	}
+}
+
+// nodeLine returns the line of the field at path in n, or of the deepest
+// part of it that exists; a "#i" step (a document inside a string) stops
+// at the string.
+func nodeLine(n *yaml.Node, path []string) int {
+	line := n.Line
+	for _, seg := range path {
+		if strings.HasPrefix(seg, "#") {
+			break
+		}
+		var next, key *yaml.Node
+		if i, ok := index(seg); ok {
+			if n.Kind == yaml.SequenceNode && i < len(n.Content) {
+				next = n.Content[i]
+			}
+		} else if n.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == seg {
+					key, next = n.Content[j], n.Content[j+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			break
+		}
+		if next.Kind == yaml.AliasNode && next.Alias != nil {
+			next = next.Alias
+		}
+		if key != nil {
+			line = key.Line
+		} else {
+			line = next.Line
+		}
+		n = next
+	}
+	return line
+}
 
 func mapGet(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {

@@ -3,44 +3,48 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/access"
+	"github.com/gen-gitops/gen/generator/apps"
 )
 
 type addAppFlags struct {
 	writeFlags
-	Raw          bool
-	Image        string
-	Port         int
-	Env          []string
-	Replicas     int
-	CPU          string
-	Memory       string
-	Probe        string
-	Persist      []string
-	Chart        string
-	ChartVersion string
-	Values       string
-	Hosts        []string
-	Gateway      string
-	DependsOn    []string
-	Secrets      []string
-	Force        bool
-	ImagePolicy  string
-	ImageExtract string
-	Expose       exposeFlag
-	Strict       bool
-	AllowEmails  []string
-	AllowDomains []string
-	ChuteConfig  string
+	Raw           bool
+	Image         string
+	Port          int
+	Env           []string
+	Replicas      int
+	CPU           string
+	Memory        string
+	Probe         string
+	Persist       []string
+	Chart         string
+	ChartVersion  string
+	Values        string
+	Hosts         []string
+	AllowWildcard bool
+	Gateway       string
+	DependsOn     []string
+	Secrets       []string
+	Force         bool
+	ImagePolicy   string
+	ImageExtract  string
+	Expose        exposeFlag
+	Strict        bool
+	AllowEmails   []string
+	AllowDomains  []string
+	ChuteConfig   string
 
 	// ImageAutomation is --image-automation: false leaves the
 	// ImageUpdateAutomation to the user.
 	ImageAutomation bool
+	// ReplicasSet is set when --replicas was given: 0 is a count too.
+	ReplicasSet bool
 }
 
 // exposeFlag is --expose: gateway, tunnel or access.
@@ -133,14 +137,18 @@ is written. Running the same command twice changes nothing.`,
     --persist config=10Gi:/config --probe /health --cpu 500m --memory 2Gi`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.ReplicasSet = cmd.Flags().Changed("replicas")
 			opts, err := f.options(args[0], streams.In)
 			if err != nil {
+				return err
+			}
+			if err := checkPortFlag(cmd, f.Port); err != nil {
 				return err
 			}
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -149,7 +157,7 @@ is written. Running the same command twice changes nothing.`,
 					return err
 				}
 			}
-			cs, err := generator.AddApp(r, opts)
+			cs, err := apps.Add(r.Model(), opts)
 			if err != nil {
 				return existsErr(streams, r, err)
 			}
@@ -174,6 +182,7 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringVar(&f.ChartVersion, "chart-version", "", "with --chart: the chart version to pin")
 	fl.StringVar(&f.Values, "values", "", "with --chart: a YAML file of HelmRelease values")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "expose on a hostname: a name on the primary domain or a full hostname (repeatable)")
+	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
 	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
 	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
 	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
@@ -193,33 +202,36 @@ is written. Running the same command twice changes nothing.`,
 
 // options turns flags into generator options; every flag error is a usage
 // error (exit 2).
-func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOptions, error) {
+func (f *addAppFlags) options(arg string, stdin io.Reader) (apps.AddOptions, error) {
 	ns, name, ok := strings.Cut(arg, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return generator.AddAppOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+		return apps.AddOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
 	}
-	o := generator.AddAppOptions{
-		Namespace: ns, Name: name, Image: f.Image, Port: f.Port, Replicas: f.Replicas,
+	o := apps.AddOptions{
+		Namespace: ns, Name: name, Image: f.Image, Port: f.Port,
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
-		Hosts: f.Hosts, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
-		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+		Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
+		Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	o.SkipImageAutomation = !f.ImageAutomation
+	if f.ReplicasSet {
+		o.Replicas = &f.Replicas
+	}
 	switch {
 	case f.Chart != "" && f.Raw:
 		return o, usageErrorf("--raw and --chart do not go together")
 	case f.Chart != "":
-		o.Mode = generator.ModeChart
+		o.Mode = apps.ModeChart
 	case f.Raw:
-		o.Mode = generator.ModeRaw
+		o.Mode = apps.ModeRaw
 	default:
-		o.Mode = generator.ModeAppTemplate
+		o.Mode = apps.ModeAppTemplate
 	}
 	if f.Values != "" {
 		if f.Chart == "" {
 			return o, usageErrorf("--values goes with --chart; app-template values come from the other flags")
 		}
-		data, err := os.ReadFile(f.Values)
+		data, err := readFileCapped(f.Values, maxValueSize)
 		if err != nil {
 			return o, usageErrorf("--values: %v", err)
 		}
@@ -240,14 +252,14 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		o.Secrets = secrets
 	}
 	for _, p := range f.Persist {
-		v, err := generator.ParsePersist(p)
+		v, err := apps.ParsePersist(p)
 		if err != nil {
 			return o, usageErrorf("%v", err)
 		}
 		o.Persist = append(o.Persist, v)
 	}
 	if f.Probe != "" {
-		p, err := generator.ParseProbe(f.Probe)
+		p, err := apps.ParseProbe(f.Probe)
 		if err != nil {
 			return o, usageErrorf("%v", err)
 		}
@@ -261,7 +273,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 		o.DependsOn = append(o.DependsOn, ref)
 	}
 	if f.ImagePolicy != "" {
-		p, err := generator.ParseImagePolicy(f.ImagePolicy, f.ImageExtract)
+		p, err := apps.ParseImagePolicy(f.ImagePolicy, f.ImageExtract)
 		if err != nil {
 			return o, &UsageError{Err: err}
 		}
@@ -269,6 +281,7 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (generator.AddAppOpti
 	} else if f.ImageExtract != "" {
 		return o, usageErrorf("--image-policy-extract needs --image-policy regex:<pattern>")
 	}
+	o.Default()
 	if err := o.Validate(); err != nil {
 		return o, &UsageError{Err: err}
 	}

@@ -107,7 +107,8 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 
   # One cluster of a repository that has several
   gen check --cluster staging`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.ListRules {
 				return listRules(streams.Out)
@@ -118,6 +119,11 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 			}
 			root, err := f.root()
 			if err != nil {
+				return err
+			}
+			// A half-written tree is neither the old nor the new one:
+			// findings on it would be wrong.
+			if err := env.writer(root, "").CheckReadable(); err != nil {
 				return err
 			}
 			return runCheck(streams, env, root, opts, check.Format(f.Output), f.color(streams.Out, env), f.Markdown)

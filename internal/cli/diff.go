@@ -8,6 +8,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/spf13/cobra"
 
+	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/check"
 	"github.com/gen-gitops/gen/internal/diff"
 	"github.com/gen-gitops/gen/internal/flux"
@@ -60,6 +61,10 @@ Secret values, data and stringData entries and ENC[...] payloads are
 redacted in every output. Like gen check, diff never executes anything,
 never fetches, and reads nothing outside the repository.
 
+Exit codes: 0 the comparison is complete, 1 the head does not render a
+Kustomization the change reaches (the output says which and why) or a
+problem left the comparison incomplete, 2 usage.
+
 --output markdown writes a pull request comment: a hidden marker for the
 workflow to find and update its own comment, a summary table, one folded
 section per Kustomization, cut at --budget characters with a note that
@@ -69,7 +74,8 @@ points at the full diff (--full FILE writes it).`,
 
   # Two commits, as a PR comment, the full diff in a file
   gen diff --base origin/main --head HEAD --output markdown --full gen-diff.txt > comment.md`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.Base == "" {
 				return usageErrorf("--base is required: the revision to compare with, e.g. --base main")
@@ -118,6 +124,9 @@ func runDiff(streams IO, env Env, f *diffFlags, root string, opts diff.Options) 
 	var headCommit *object.Commit
 	headName := f.Head
 	if f.Head == worktree {
+		if err := apply.NewWriter(root).CheckReadable(); err != nil {
+			return err
+		}
 		if base, err = repo.Read(baseCommit, l); err != nil {
 			return err
 		}
@@ -158,14 +167,41 @@ func runDiff(streams IO, env Env, f *diffFlags, root string, opts diff.Options) 
 	}
 	switch f.Output {
 	case "json":
-		return diff.WriteJSON(streams.Out, res)
+		err = diff.WriteJSON(streams.Out, res)
 	case "markdown":
 		artifact := f.Artifact
 		if artifact == "" && f.Full != "" {
 			artifact = "`" + strings.ReplaceAll(f.Full, "`", "") + "` (job artifact)"
 		}
-		_, err := fmt.Fprint(streams.Out, diff.Markdown(res, diff.MarkdownOptions{Budget: f.Budget, Artifact: artifact}))
+		_, err = fmt.Fprint(streams.Out, diff.Markdown(res, diff.MarkdownOptions{Budget: f.Budget, Artifact: artifact}))
+	default:
+		err = diff.WriteTextColor(streams.Out, res, useColor(f.Color, f.Output == "text", streams.Out, env))
+	}
+	if err != nil {
 		return err
 	}
-	return diff.WriteTextColor(streams.Out, res, useColor(f.Color, f.Output == "text", streams.Out, env))
+	return diffFailure(res)
+}
+
+// diffFailedError makes diff exit 1 after its output: the head does not
+// render where the change reaches, or the comparison is incomplete.
+type diffFailedError struct{ msg string }
+
+func (e diffFailedError) Error() string { return e.msg }
+func (diffFailedError) ExitCode() int   { return ExitFailure }
+
+// diffFailure is the error diff ends with for res, nil when it is
+// complete.
+func diffFailure(res *diff.Result) error {
+	if !res.Failed() {
+		return nil
+	}
+	if failed := res.HeadFailures(); len(failed) > 0 {
+		ids := make([]string, len(failed))
+		for i, k := range failed {
+			ids[i] = k.ID
+		}
+		return diffFailedError{fmt.Sprintf("the head does not render %d Kustomization(s): %s", len(failed), strings.Join(ids, ", "))}
+	}
+	return diffFailedError{"the comparison is incomplete: see the problems in the output"}
 }

@@ -7,12 +7,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/domains"
 	"github.com/gen-gitops/gen/internal/repo"
 )
 
 // componentList is the --skip flag: components by name, comma-separated or
 // repeated; a bad name fails at parse time with the valid ones.
-type componentList []generator.DomainComponent
+type componentList []domains.Component
 
 func (c *componentList) String() string {
 	var s []string
@@ -30,7 +31,7 @@ func (c *componentList) Set(v string) error {
 		if part == "" {
 			continue
 		}
-		comp, err := generator.ParseDomainComponent(part)
+		comp, err := domains.ParseComponent(part)
 		if err != nil {
 			return err
 		}
@@ -41,7 +42,7 @@ func (c *componentList) Set(v string) error {
 
 func componentNames() string {
 	var s []string
-	for _, c := range generator.DomainComponents() {
+	for _, c := range domains.Components() {
 		s = append(s, string(c))
 	}
 	return strings.Join(s, ", ")
@@ -96,17 +97,17 @@ Editing cluster-secrets needs the age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or
 			if err := f.check(); err != nil {
 				return err
 			}
-			if _, err := generator.NormalizeDomain(args[0]); err != nil {
+			if _, err := domains.Normalize(args[0]); err != nil {
 				return &UsageError{Err: err}
 			}
 			if f.Var != "" && !repo.IsDomainVar(f.Var) {
 				return usageErrorf("--var %q: want SECRET_DOMAIN or SECRET_DOMAIN_<SUFFIX> in capitals, e.g. SECRET_DOMAIN_FOUR", f.Var)
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
-			cs, err := generator.OnboardDomain(r, generator.OnboardDomainOptions{
+			cs, err := domains.Onboard(r.Model(), domains.OnboardOptions{
 				Domain: args[0], Var: f.Var, Gateways: f.Gateways, Skip: f.Skip, Store: newSopsStore(r, env),
 			})
 			if err != nil {
@@ -145,14 +146,14 @@ The domain's variable is found by decrypting cluster-secrets with the age key;
 			if err := f.check(); err != nil {
 				return err
 			}
-			if _, err := generator.NormalizeDomain(args[0]); err != nil {
+			if _, err := domains.Normalize(args[0]); err != nil {
 				return &UsageError{Err: err}
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
-			cs, err := generator.OffboardDomain(r, generator.OffboardDomainOptions{
+			cs, err := domains.Offboard(r.Model(), domains.OffboardOptions{
 				Domain: args[0], Var: f.Var, Skip: f.Skip, Store: newSopsStore(r, env),
 			})
 			if err != nil {
@@ -171,7 +172,7 @@ The domain's variable is found by decrypting cluster-secrets with the age key;
 
 func componentCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	var s []string
-	for _, c := range generator.DomainComponents() {
+	for _, c := range domains.Components() {
 		s = append(s, string(c))
 	}
 	return s, cobra.ShellCompDirectiveNoFileComp

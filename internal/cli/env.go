@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/secrets"
 	"github.com/gen-gitops/gen/internal/sops"
@@ -15,10 +16,24 @@ import (
 // services built on it (SOPS keys, validation).
 type Env struct {
 	Getenv func(string) string
+	// AfterWriteStep, when set, is called after each filesystem step of a
+	// write (apply.Writer.AfterStep): tests stop gen there to show that a
+	// run killed at any point leaves a tree the next run recovers. The gen
+	// binary never sets it.
+	AfterWriteStep func(step int)
 }
 
 // ProcessEnv reads the real process environment.
 func ProcessEnv() Env { return Env{Getenv: os.Getenv} }
+
+// writer returns the journaled writer for root; command names the run in
+// the lock.
+func (e Env) writer(root, command string) *apply.Writer {
+	w := apply.NewWriter(root)
+	w.Command = command
+	w.AfterStep = e.AfterWriteStep
+	return w
+}
 
 // identities returns the age keys, or nil and the reason when none.
 func (e Env) identities() (*sops.Identities, error) {

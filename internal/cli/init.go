@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/initrepo"
 	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/gitops"
 	"github.com/gen-gitops/gen/internal/repo"
@@ -95,7 +95,10 @@ API token. A folder that is not empty is refused unless --force.`,
 // runInit checks everything that can fail before it writes: options,
 // folder, key, author. Then the key, then the files, then the commit.
 func runInit(streams IO, env Env, f *initFlags, dir string) error {
-	opts := generator.InitOptions{
+	if err := gitops.ValidateBranch(f.Branch); err != nil {
+		return &UsageError{Err: fmt.Errorf("--branch %w", err)}
+	}
+	opts := initrepo.Options{
 		Domain: f.Domain, Cluster: f.Cluster, GitURL: f.GitURL, Branch: f.Branch,
 		TunnelID: f.TunnelID, ACMEEmail: f.ACMEEmail,
 	}
@@ -114,9 +117,9 @@ func runInit(streams IO, env Env, f *initFlags, dir string) error {
 				return usageErrorf("%s -: only one token can come from stdin", in.flag)
 			}
 			stdinUsed = true
-			data, err = io.ReadAll(streams.In)
+			data, err = readCapped(streams.In, maxValueSize)
 		} else {
-			data, err = os.ReadFile(in.file)
+			data, err = readFileCapped(in.file, maxValueSize)
 		}
 		if err != nil {
 			return usageErrorf("%s: %v", in.flag, err)
@@ -128,6 +131,7 @@ func runInit(streams IO, env Env, f *initFlags, dir string) error {
 	// Validate with a stand-in recipient first, so a bad flag costs no key.
 	probe := opts
 	probe.AgeRecipient = "age1" + strings.Repeat("q", 58)
+	probe.Default()
 	if err := probe.Validate(); err != nil {
 		return &UsageError{Err: err}
 	}
@@ -160,14 +164,14 @@ func runInit(streams IO, env Env, f *initFlags, dir string) error {
 		return err
 	}
 	opts.AgeRecipient = identity.Recipient().String()
-	cfg, err := generator.SopsConfig(opts.AgeRecipient)
+	cfg, err := initrepo.SopsConfig(opts.AgeRecipient)
 	if err != nil {
 		return err
 	}
 	if opts.Sealer, err = secrets.NewSealer(&repo.Repo{Files: map[string][]byte{".sops.yaml": cfg}}, nil); err != nil {
 		return err
 	}
-	cs, err := generator.Init(opts)
+	cs, err := initrepo.Generate(opts)
 	if err != nil {
 		return err
 	}

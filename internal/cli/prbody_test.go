@@ -25,7 +25,7 @@ func TestPRBody(t *testing.T) {
 		Notes: []string{"set the token"},
 	}
 	diff := "--- a/x\n+++ b/x\n@@ -0,0 +1 @@\n+```not a fence\n"
-	got := prBody(cs, diff)
+	got := prBody(cs, diff, false)
 	for _, want := range []string{
 		"## Add default/hello\n",
 		"| `kubernetes/apps/default/hello/ks.yaml` | written |\n",
@@ -38,7 +38,7 @@ func TestPRBody(t *testing.T) {
 			t.Errorf("body lacks %q:\n%s", want, got)
 		}
 	}
-	empty := prBody(&generator.Changeset{Title: "Add default/hello"}, "")
+	empty := prBody(&generator.Changeset{Title: "Add default/hello"}, "", false)
 	if !strings.Contains(empty, "Nothing to change") {
 		t.Errorf("empty change: %s", empty)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/apps"
 	"github.com/gen-gitops/gen/internal/cloudflare"
 	"github.com/gen-gitops/gen/internal/repo"
 )
@@ -119,9 +120,10 @@ func cloudflareClient(env Env) *cloudflare.Client {
 func preflightChecks(r *repo.Repo, args []string, target string) ([]cloudflare.Check, []string, error) {
 	var checks []cloudflare.Check
 	var skipped []string
+	model := r.Model()
 	for _, a := range args {
 		if r != nil {
-			if h, err := generator.ResolveHost(r, a); err == nil {
+			if h, err := generator.ResolveHost(model, a); err == nil {
 				if h.Domain.Value == "" {
 					skipped = append(skipped, fmt.Sprintf("%s: the domain behind %s is unknown (pass --domain %s=<domain>); not checked", a, h.Domain.Var, h.Domain.Var))
 					continue
@@ -199,7 +201,7 @@ func (e *conflictError) ExitCode() int { return ExitFailure }
 
 // preflightAddApp runs the check for the hostnames of a new app. A Chute's
 // operator publishes its name itself, so --expose access is not checked.
-func preflightAddApp(ctx context.Context, streams IO, env Env, r *repo.Repo, o generator.AddAppOptions, strict bool) error {
+func preflightAddApp(ctx context.Context, streams IO, env Env, r *repo.Repo, o apps.AddOptions, strict bool) error {
 	if o.Expose == generator.ExposeAccess {
 		return nil
 	}

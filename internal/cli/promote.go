@@ -4,25 +4,27 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/access"
+	"github.com/gen-gitops/gen/generator/promote"
+	"github.com/gen-gitops/gen/generator/scratch"
 	"github.com/gen-gitops/gen/internal/live"
 	"github.com/gen-gitops/gen/internal/secrets"
 )
 
 // promoteMode is the --mode flag.
-type promoteMode generator.PromoteMode
+type promoteMode promote.Mode
 
 func (m *promoteMode) String() string { return string(*m) }
 func (m *promoteMode) Type() string   { return "helm|raw" }
 func (m *promoteMode) Set(s string) error {
-	switch generator.PromoteMode(s) {
-	case generator.PromoteHelm, generator.PromoteRaw:
+	switch promote.Mode(s) {
+	case promote.ModeHelm, promote.ModeRaw:
 		*m = promoteMode(s)
 		return nil
 	}
@@ -46,7 +48,7 @@ type promoteFlags struct {
 }
 
 func newPromoteCmd(streams IO, env Env) *cobra.Command {
-	f := &promoteFlags{Mode: promoteMode(generator.PromoteHelm)}
+	f := &promoteFlags{Mode: promoteMode(promote.ModeHelm)}
 	cmd := &cobra.Command{
 		Use:   "promote [<namespace>/]<app>",
 		Short: "Turn a scratch app into a Flux app of the repository",
@@ -114,7 +116,7 @@ and is not checked.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -127,7 +129,7 @@ and is not checked.`,
 			if s, err := secrets.NewSealer(r, ids); err == nil {
 				opts.Sealer = s
 			}
-			pr, err := generator.Promote(r, opts)
+			pr, err := promote.Generate(r.Model(), opts)
 			if err != nil {
 				return err
 			}
@@ -171,37 +173,39 @@ and is not checked.`,
 
 // options turns the argument and flags into promote options; errors are
 // usage errors.
-func (f *promoteFlags) options(arg string) (generator.PromoteOptions, error) {
-	ns, app := generator.DefaultScratchNamespace, arg
+func (f *promoteFlags) options(arg string) (promote.Options, error) {
+	ns, app := scratch.DefaultNamespace, arg
 	if a, b, ok := strings.Cut(arg, "/"); ok {
 		ns, app = a, b
 	}
 	if ns == "" || app == "" || strings.Contains(app, "/") {
-		return generator.PromoteOptions{}, usageErrorf("%q: want <app> or <namespace>/<app>, e.g. scratch/hello", arg)
+		return promote.Options{}, usageErrorf("%q: want <app> or <namespace>/<app>, e.g. scratch/hello", arg)
 	}
-	opts := generator.PromoteOptions{
-		SourceNamespace: ns, App: app, Selector: f.Selector, Mode: generator.PromoteMode(f.Mode),
+	opts := promote.Options{
+		SourceNamespace: ns, App: app, Selector: f.Selector, Mode: promote.Mode(f.Mode),
 		Namespace: f.To, Name: f.Name, FromFile: f.File, Expose: generator.Expose(f.Expose),
-		Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+		Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	if f.File != "" && (f.Kubeconfig != "" || f.Context != "") {
 		return opts, usageErrorf("-f reads a manifest, --kubeconfig and --context a cluster: pick one")
 	}
-	if err := generator.ValidatePromote(opts); err != nil {
+	check := opts
+	check.Default()
+	if err := check.Validate(); err != nil {
 		return opts, &UsageError{Err: err}
 	}
 	return opts, nil
 }
 
 // read gets the app's objects from the manifest or the cluster.
-func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts generator.PromoteOptions) ([]*unstructured.Unstructured, []string, error) {
+func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts promote.Options) ([]*unstructured.Unstructured, []string, error) {
 	if f.File != "" {
 		var data []byte
 		var err error
 		if f.File == "-" {
-			data, err = io.ReadAll(io.LimitReader(in, 16<<20+1))
+			data, err = readCapped(in, maxManifestSize)
 		} else {
-			data, err = os.ReadFile(f.File)
+			data, err = readFileCapped(f.File, maxManifestSize)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading -f %q: %w", f.File, err)
@@ -218,7 +222,7 @@ func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts gen
 	}
 	selector := opts.Selector
 	if selector == "" {
-		selector = generator.SelectorFor(opts.App)
+		selector = scratch.SelectorFor(opts.App)
 	}
 	sel, err := c.ListSelected(ctx, opts.SourceNamespace, selector)
 	if err != nil {
@@ -229,7 +233,7 @@ func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts gen
 	for _, o := range objs {
 		have[o.GetKind()+"/"+o.GetName()] = true
 	}
-	for _, ref := range generator.References(objs) {
+	for _, ref := range promote.References(objs) {
 		if have[ref.Kind+"/"+ref.Name] {
 			continue
 		}
@@ -245,13 +249,13 @@ func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts gen
 }
 
 // printHandoff tells the user what to do once the files are written.
-func printHandoff(streams IO, opts generator.PromoteOptions, pr *generator.Promotion, dryRun bool) {
+func printHandoff(streams IO, opts promote.Options, pr *promote.Promotion, dryRun bool) {
 	when := "Before Flux applies it"
 	if dryRun {
 		when = "Once written, and before Flux applies it"
 	}
 	fmt.Fprintf(streams.ErrOut, "\n%s, delete the scratch app:\n  %s\n", when, pr.Teardown)
-	if opts.Selector == "" || opts.Selector == generator.SelectorFor(opts.App) {
+	if opts.Selector == "" || opts.Selector == scratch.SelectorFor(opts.App) {
 		fmt.Fprintf(streams.ErrOut, "  (or: gen scratch rm %s -n %s)\n", opts.App, opts.SourceNamespace)
 	}
 	fmt.Fprintln(streams.ErrOut, "because:")

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/apps"
 	"github.com/gen-gitops/gen/internal/repo"
 )
 
@@ -64,11 +65,11 @@ outside the app's folder whose values reach one of its Services by DNS name
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
-			cs, err := generator.RemoveApp(r, opts)
+			cs, err := apps.Remove(r.Model(), opts)
 			if err != nil {
 				return err
 			}
@@ -84,12 +85,12 @@ outside the app's folder whose values reach one of its Services by DNS name
 
 // removeAppOptions parses <namespace>/<app>; a malformed argument is a
 // usage error (exit 2).
-func removeAppOptions(arg string, force bool) (generator.RemoveAppOptions, error) {
+func removeAppOptions(arg string, force bool) (apps.RemoveOptions, error) {
 	ns, name, ok := strings.Cut(arg, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return generator.RemoveAppOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+		return apps.RemoveOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
 	}
-	o := generator.RemoveAppOptions{Namespace: ns, Name: name, Force: force}
+	o := apps.RemoveOptions{Namespace: ns, Name: name, Force: force}
 	if err := o.Validate(); err != nil {
 		return o, &UsageError{Err: err}
 	}
@@ -100,7 +101,7 @@ func removeAppOptions(arg string, force bool) (generator.RemoveAppOptions, error
 // that the repository model does not hold (gen reads YAML files and what
 // lies under kubernetes/, up to 4 MiB each): the changeset cannot delete
 // them, so the folder stays with them in it.
-func noteUnreadFiles(r *repo.Repo, o generator.RemoveAppOptions, cs *generator.Changeset) {
+func noteUnreadFiles(r *repo.Repo, o apps.RemoveOptions, cs *generator.Changeset) {
 	app, ok := r.App(o.Namespace, o.Name)
 	if !ok || r.Root == "" {
 		return

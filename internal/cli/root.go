@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 // IO carries the streams a command reads and writes.
@@ -36,6 +38,12 @@ func (e *UsageError) Unwrap() error { return e.Err }
 func usageErrorf(format string, args ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, args...)}
 }
+
+// runsNoProgram is the annotation of a command that never runs a program
+// (gen check, gen diff): Main runs it with PATH emptied, so that nothing a
+// repository names (kustomize clones a git address by running git) can
+// make it run one.
+const runsNoProgram = "gen.runs-no-program"
 
 // Version is set at link time with -X.
 var Version = "dev"
@@ -67,7 +75,7 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
 	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
 	root.AddCommand(newPreflightCmd(streams, env))
-	root.AddCommand(newRemoveAppCmd(streams, env))
+	root.AddCommand(newRemoveAppCmd(streams, env), newRecoverCmd(streams, env))
 	addCompletionExamples(root)
 	return root
 }
@@ -109,12 +117,20 @@ func newVersionCmd(streams IO) *cobra.Command {
 	}
 }
 
-// Main runs gen with args and returns the process exit code.
+// Main runs gen with args and returns the process exit code. It first
+// closes the network to everything but gen's own call sites (see
+// netguard): whatever a repository names, no command fetches it.
 func Main(args []string, in io.Reader, out, errOut io.Writer) int {
-	streams := IO{In: in, Out: out, ErrOut: errOut}
-	root := NewRootCmd(streams, ProcessEnv())
-	root.SetArgs(args)
-	err := root.Execute()
+	netguard.Install()
+	return Run(args, IO{In: in, Out: out, ErrOut: errOut}, ProcessEnv())
+}
+
+// Run is Main with the streams and the environment given: tests run gen
+// with an Env of their own.
+func Run(args []string, streams IO, env Env) int {
+	errOut := streams.ErrOut
+	root := NewRootCmd(streams, env)
+	err := execute(root, args)
 	if err == nil {
 		return ExitOK
 	}
@@ -131,6 +147,16 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// execute runs the command args name, with PATH emptied for one that runs
+// no program, and put back after: tests run commands in their own process.
+func execute(root *cobra.Command, args []string) error {
+	root.SetArgs(args)
+	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[runsNoProgram] == "true" {
+		defer netguard.ForbidPrograms()()
+	}
+	return root.Execute()
 }
 
 // exitCoder lets an error choose its exit code (check's findings: 1).

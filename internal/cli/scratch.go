@@ -14,6 +14,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/access"
+	"github.com/gen-gitops/gen/generator/scratch"
+	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/live"
 	"github.com/gen-gitops/gen/internal/repo"
 )
@@ -57,17 +60,18 @@ they are listed, removed, and promoted into the repository with
 
 type scratchNewFlags struct {
 	repoFlags
-	Image        string
-	Port         int
-	Hosts        []string
-	Gateway      string
-	Namespace    string
-	Out          string
-	Expose       exposeFlag
-	AllowEmails  []string
-	AllowDomains []string
-	ChuteConfig  string
-	Strict       bool
+	Image         string
+	Port          int
+	Hosts         []string
+	AllowWildcard bool
+	Gateway       string
+	Namespace     string
+	Out           string
+	Expose        exposeFlag
+	AllowEmails   []string
+	AllowDomains  []string
+	ChuteConfig   string
+	Strict        bool
 }
 
 func newScratchNewCmd(streams IO, env Env) *cobra.Command {
@@ -106,11 +110,15 @@ printed or written.`,
   CLOUDFLARE_API_TOKEN=... gen scratch new hello --image ghcr.io/traefik/whoami:v1.11.0 --host hello --strict`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := generator.ScratchOptions{
-				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, Gateway: f.Gateway, Namespace: f.Namespace,
+			opts := scratch.Options{
+				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Namespace: f.Namespace,
 				Expose: generator.Expose(f.Expose),
-				Access: generator.AccessOptions{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+				Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 			}
+			if err := checkPortFlag(cmd, f.Port); err != nil {
+				return err
+			}
+			opts.Default()
 			if err := opts.Validate(); err != nil {
 				return &UsageError{Err: err}
 			}
@@ -118,7 +126,7 @@ printed or written.`,
 			if err != nil {
 				return err
 			}
-			m, err := generator.Scratch(r, opts)
+			m, err := scratch.Generate(r.Model(), opts)
 			if err != nil {
 				return err
 			}
@@ -144,8 +152,9 @@ printed or written.`,
 	fl.StringVar(&f.Image, "image", "", "container image, e.g. ghcr.io/org/app:1.2.3")
 	fl.IntVar(&f.Port, "port", 0, "container and service port (default 80)")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "hostname to route (repeatable); inside a repository a bare name is on the primary domain")
+	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
 	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
-	fl.StringVarP(&f.Namespace, "namespace", "n", generator.DefaultScratchNamespace, "namespace of scratch apps")
+	fl.StringVarP(&f.Namespace, "namespace", "n", scratch.DefaultNamespace, "namespace of scratch apps")
 	fl.StringVarP(&f.Out, "out", "o", "", "write the manifest to this file instead of stdout")
 	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute) or access (a Chute: tunnel + Cloudflare Access); tunnel is for 'gen promote'")
 	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "access"}, cobra.ShellCompDirectiveNoFileComp))
@@ -164,7 +173,8 @@ func (f *repoFlags) loadOptional(env Env) (*repo.Repo, error) {
 		return r, nil
 	}
 	var usage *UsageError
-	if f.Repo != "" || errors.As(err, &usage) {
+	var interrupted *apply.InterruptedError
+	if f.Repo != "" || errors.As(err, &usage) || errors.As(err, &interrupted) || errors.Is(err, apply.ErrLocked) {
 		return nil, err
 	}
 	if len(f.Domains) > 0 {
@@ -222,7 +232,7 @@ forget.`,
 	}
 	fl := cmd.Flags()
 	f.kubeFlags.register(fl)
-	fl.StringVarP(&f.Namespace, "namespace", "n", generator.DefaultScratchNamespace, "namespace of scratch apps")
+	fl.StringVarP(&f.Namespace, "namespace", "n", scratch.DefaultNamespace, "namespace of scratch apps")
 	fl.BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "list scratch apps of every namespace")
 	fl.BoolVar(&f.Audit, "audit", false, "also list every HTTPRoute and DNSEndpoint no Flux object manages")
 	fl.Var(&f.Output, "output", "what to print: text or json")
@@ -328,7 +338,9 @@ with the label are listed and kept.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := args[0]
-			if err := (&generator.ScratchOptions{Name: app, Image: "x", Namespace: f.Namespace}).Validate(); err != nil {
+			o := scratch.Options{Name: app, Image: "x", Namespace: f.Namespace}
+			o.Default()
+			if err := o.Validate(); err != nil {
 				return &UsageError{Err: err}
 			}
 			ctx := cmd.Context()
@@ -344,7 +356,7 @@ with the label are listed and kept.`,
 				return err
 			}
 			if len(del) == 0 {
-				return fmt.Errorf("no scratch app %q in namespace %s: nothing has the label %s", app, f.Namespace, generator.SelectorFor(app))
+				return fmt.Errorf("no scratch app %q in namespace %s: nothing has the label %s", app, f.Namespace, scratch.SelectorFor(app))
 			}
 			fmt.Fprintf(streams.ErrOut, "scratch app %s in namespace %s:\n", app, f.Namespace)
 			for _, o := range del {
@@ -376,7 +388,7 @@ with the label are listed and kept.`,
 	}
 	fl := cmd.Flags()
 	f.kubeFlags.register(fl)
-	fl.StringVarP(&f.Namespace, "namespace", "n", generator.DefaultScratchNamespace, "namespace of scratch apps")
+	fl.StringVarP(&f.Namespace, "namespace", "n", scratch.DefaultNamespace, "namespace of scratch apps")
 	fl.BoolVarP(&f.Yes, "yes", "y", false, "delete without asking")
 	return cmd
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/secret"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/secrets"
 	"github.com/gen-gitops/gen/internal/sops"
@@ -153,7 +154,7 @@ needs only the recipients in .sops.yaml.`,
 			if err != nil {
 				return err
 			}
-			r, err := f.load(env)
+			r, err := f.load(streams, env)
 			if err != nil {
 				return err
 			}
@@ -161,7 +162,7 @@ needs only the recipients in .sops.yaml.`,
 			if err != nil {
 				return err
 			}
-			cs, err := generator.SetSecret(r, generator.SecretSetOptions{
+			cs, err := secret.Set(r.Model(), secret.SetOptions{
 				Target: target, Name: f.Name, Values: values, Store: newSopsStore(r, env),
 			})
 			if err != nil {
@@ -196,7 +197,7 @@ age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt).`,
 			if err != nil {
 				return err
 			}
-			sf, err := generator.ResolveSecret(r, target, name)
+			sf, err := secret.Resolve(r.Model(), target, name)
 			if err != nil {
 				return err
 			}
@@ -234,7 +235,7 @@ age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt).`,
 // is in the repository as given, else one relative to the current folder.
 // <namespace>/<app> is passed through.
 func secretTarget(r *repo.Repo, arg string) (string, error) {
-	if !generator.IsSecretPath(arg) && !filepath.IsAbs(arg) {
+	if !secret.IsPath(arg) && !filepath.IsAbs(arg) {
 		return arg, nil
 	}
 	if !filepath.IsAbs(arg) {
@@ -275,13 +276,14 @@ func readSecretArgs(args []string, stdin io.Reader) ([]generator.KV, error) {
 				return nil, usageErrorf("%s=-: only one value can come from stdin", kv.Key)
 			}
 			stdinUsed = true
-			data, err := io.ReadAll(stdin)
+			data, err := readCapped(stdin, maxValueSize)
 			if err != nil {
-				return nil, fmt.Errorf("reading %s from stdin: %w", kv.Key, err)
+				return nil, usageErrorf("reading %s from stdin: %v", kv.Key, err)
 			}
 			kv.Value = strings.TrimRight(string(data), "\r\n")
 		case strings.HasPrefix(kv.Value, "@"):
-			data, err := os.ReadFile(strings.TrimPrefix(kv.Value, "@"))
+			file := strings.TrimPrefix(kv.Value, "@")
+			data, err := readFileCapped(file, maxValueSize)
 			if err != nil {
 				var pe *os.PathError
 				if errors.As(err, &pe) {
@@ -293,7 +295,7 @@ func readSecretArgs(args []string, stdin io.Reader) ([]generator.KV, error) {
 		}
 		out = append(out, kv)
 	}
-	if err := generator.ValidateSecretKeys(out); err != nil {
+	if err := secret.ValidateKeys(out); err != nil {
 		return nil, &UsageError{Err: err}
 	}
 	return out, nil

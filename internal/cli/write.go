@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/apps"
 	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/flux"
 	"github.com/gen-gitops/gen/internal/gitops"
@@ -58,11 +59,22 @@ func (f *repoFlags) domains() (map[string]string, error) {
 }
 
 // load reads the repository with everything the user told gen about it.
+// A command that reads the repository never writes, so a write a killed
+// run left half done is an error that says how to finish it: the tree is
+// neither the old one nor the new one.
 func (f *repoFlags) load(env Env) (*repo.Repo, error) {
 	root, err := f.root()
 	if err != nil {
 		return nil, err
 	}
+	if err := env.writer(root, "").CheckReadable(); err != nil {
+		return nil, err
+	}
+	return f.loadFrom(root, env)
+}
+
+// loadFrom reads the repository at root.
+func (f *repoFlags) loadFrom(root string, env Env) (*repo.Repo, error) {
 	domains, err := f.domains()
 	if err != nil {
 		return nil, err
@@ -82,15 +94,33 @@ func (f *repoFlags) load(env Env) (*repo.Repo, error) {
 	return r, nil
 }
 
-// writeFlags are shared by every command that writes.
-// load is repoFlags.load for a command that writes: it validates its
-// change with a build, so kustomize's schema loads while the repository
-// is read.
-func (f *writeFlags) load(env Env) (*repo.Repo, error) {
+// load is repoFlags.load for a command that writes. Before anything is
+// read, a write a killed run left behind is finished or undone (and said
+// so on stderr): a change computed from a half-written tree would mix
+// the two. A dry run writes nothing, so it stops there as a reading
+// command does. The change is validated with a build, so kustomize's
+// schema loads while the repository is read.
+func (f *writeFlags) load(streams IO, env Env) (*repo.Repo, error) {
+	if f.DryRun {
+		flux.PreloadSchema()
+		return f.repoFlags.load(env)
+	}
+	root, err := f.root()
+	if err != nil {
+		return nil, err
+	}
+	rec, err := env.writer(root, "").Recover()
+	if err != nil {
+		return nil, err
+	}
+	if rec != nil {
+		fmt.Fprintf(streams.ErrOut, "note: %s\n", rec)
+	}
 	flux.PreloadSchema()
-	return f.repoFlags.load(env)
+	return f.loadFrom(root, env)
 }
 
+// writeFlags are shared by every command that writes.
 type writeFlags struct {
 	repoFlags
 	DryRun bool
@@ -98,10 +128,11 @@ type writeFlags struct {
 	Branch string
 	Author string
 	Output outputFormat
-	// Push, Remote and PRBody: see registerPush.
-	Push   bool
-	Remote string
-	PRBody string
+	// Push, Remote, AllowInsecureRemote and PRBody: see register.
+	Push                bool
+	Remote              string
+	AllowInsecureRemote bool
+	PRBody              string
 }
 
 func (f *writeFlags) register(fs *pflag.FlagSet) {
@@ -114,7 +145,8 @@ func (f *writeFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&f.Output, "output", "what to print: text or json")
 	fs.BoolVar(&f.Push, "push", false, "with --commit: push the branch with git (HTTPS: token from GITHUB_TOKEN or GIT_TOKEN; SSH: the ssh-agent)")
 	fs.StringVar(&f.Remote, "remote", gitops.DefaultRemote, "with --push: the remote to push to")
-	fs.StringVar(&f.PRBody, "pr-body", "", "write a Markdown summary of the change to this file, for a pull request's body")
+	fs.BoolVar(&f.AllowInsecureRemote, "allow-insecure-remote", false, "with --push: send the token to a plain http:// remote (in cleartext; gen refuses otherwise)")
+	fs.StringVar(&f.PRBody, "pr-body", "", "write a Markdown summary of the change to this file, for a pull request's body (after the write; never over a repository's file or through a link)")
 }
 
 func (f *writeFlags) check() error {
@@ -132,6 +164,16 @@ func (f *writeFlags) check() error {
 	}
 	if f.Remote != gitops.DefaultRemote && !f.Push {
 		return usageErrorf("--remote needs --push")
+	}
+	if f.AllowInsecureRemote && !f.Push {
+		return usageErrorf("--allow-insecure-remote needs --push")
+	}
+	if f.Branch != "" {
+		// Checked before anything is read or written: a name git refuses
+		// would otherwise fail after the files are in place.
+		if err := gitops.ValidateBranch(f.Branch); err != nil {
+			return &UsageError{Err: fmt.Errorf("--branch %w", err)}
+		}
 	}
 	return nil
 }
@@ -163,25 +205,41 @@ type result struct {
 	Commit  string   `json:"commit,omitempty"`
 	Branch  string   `json:"branch,omitempty"`
 	Pushed  string   `json:"pushed,omitempty"`
+	PRBody  string   `json:"prBody,omitempty"`
 	Notes   []string `json:"notes,omitempty"`
 	Diff    string   `json:"diff,omitempty"`
 }
 
 // runChangeset is the shared tail of every writing command: validate, then
-// show or write, then commit.
+// show or write, then commit. What can be refused is refused before the
+// first file is written: the branch name (writeFlags.check), a file the
+// change replaces but cannot parse, the --pr-body path, a dirty tree, the
+// push target. The files the change was computed from are compared with
+// the disk under the write's lock; the pull request body is written only
+// once the change is.
 func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
 	if err := cs.Normalize(); err != nil {
 		return err
 	}
+	if err := cs.CheckReplaced(r.Files); err != nil {
+		return err
+	}
+	cs.RecordRead(r.Files)
 	res := result{Title: cs.Title, DryRun: f.DryRun, Changed: cs.Paths(), Notes: cs.Notes}
+	body, err := prBodyTarget(f.PRBody, r.Root, r.Files, cs)
+	if err != nil {
+		return err
+	}
 	if len(cs.Files) == 0 {
-		if err := writePRBody(f.PRBody, cs, ""); err != nil {
+		if err := body.write(prBody(cs, "", f.DryRun)); err != nil {
 			return err
 		}
+		res.PRBody = body.name()
 		if f.Output == outputJSON {
 			return writeJSON(streams, res)
 		}
 		fmt.Fprintf(streams.ErrOut, "%s: nothing to change, the repository already has it\n", cs.Title)
+		printPRBody(streams, body)
 		return nil
 	}
 	if err := env.validate(r, cs); err != nil {
@@ -192,16 +250,21 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		return err
 	}
 	if f.DryRun {
-		if err := writePRBody(f.PRBody, cs, b.String()); err != nil {
+		if err := body.write(prBody(cs, b.String(), true)); err != nil {
 			return err
 		}
+		res.PRBody = body.name()
 		if f.Output == outputJSON {
 			res.Diff = b.String()
 			return writeJSON(streams, res)
 		}
 		fmt.Fprint(streams.Out, b.String())
 		printNotes(streams, cs)
-		fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written\n", len(cs.Files))
+		if body == nil {
+			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written\n", len(cs.Files))
+		} else {
+			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written to the repository; the pull request body went to %s\n", len(cs.Files), body.path)
+		}
 		return nil
 	}
 	var g *gitops.Repo
@@ -231,16 +294,29 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		}
 		if f.Push {
 			// A bad remote or token fails here, before anything is written.
-			if target, err = g.PushTarget(cmd.Context(), gitops.PushOptions{Remote: f.Remote, Branch: f.Branch, Getenv: env.Getenv}); err != nil {
+			if target, err = g.PushTarget(cmd.Context(), gitops.PushOptions{
+				Remote: f.Remote, Branch: f.Branch, Getenv: env.Getenv, AllowInsecure: f.AllowInsecureRemote,
+			}); err != nil {
 				return err
 			}
 		}
 	}
-	if err := writePRBody(f.PRBody, cs, b.String()); err != nil {
+	if err := env.writer(r.Root, cmd.CommandPath()+": "+cs.Title).Apply(cs); err != nil {
 		return err
 	}
-	if err := apply.NewWriter(r.Root).Apply(cs); err != nil {
-		return err
+	// The pull request body describes what was written (and committed):
+	// it is written once that is true, before the push, which may fail
+	// and be retried by hand.
+	writeBody := func() error {
+		if err := body.write(prBody(cs, b.String(), false)); err != nil {
+			done := "the files were written"
+			if res.Commit != "" {
+				done += " and committed (" + res.Commit[:12] + ")"
+			}
+			return fmt.Errorf("%s, but the pull request body was not: %w", done, err)
+		}
+		res.PRBody = body.name()
+		return nil
 	}
 	var pushErr error
 	if f.Commit {
@@ -250,6 +326,9 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		}
 		res.Commit = h.String()
 		res.Branch = f.Branch
+		if err := writeBody(); err != nil {
+			return err
+		}
 		if target != nil {
 			res.Branch = target.Branch
 			// The commit stays whatever the push does; the error says how
@@ -258,6 +337,8 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 				res.Pushed = target.Remote + "/" + target.Branch
 			}
 		}
+	} else if err := writeBody(); err != nil {
+		return err
 	}
 	if f.Output == outputJSON {
 		if err := writeJSON(streams, res); err != nil {
@@ -279,6 +360,7 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 		fmt.Fprintf(streams.Out, "pushed %s to %s (%s)\n", target.Branch, target.Remote, target.URL)
 	}
 	printNotes(streams, cs)
+	printPRBody(streams, body)
 	return pushErr
 }
 
@@ -313,7 +395,7 @@ func plural(n int, one, many string) string {
 
 // existsErr shows what --force would replace when an app already exists.
 func existsErr(streams IO, r *repo.Repo, err error) error {
-	var ex *generator.ExistsError
+	var ex *apps.ExistsError
 	if errors.As(err, &ex) {
 		fmt.Fprintln(streams.ErrOut, "what --force would change:")
 		_ = apply.Diff(streams.ErrOut, r.Files, ex.Changeset)

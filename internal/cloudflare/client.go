@@ -23,6 +23,8 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/user"
 	"github.com/cloudflare/cloudflare-go/v6/zones"
+
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 // DefaultBaseURL is the Cloudflare API's v4 endpoint.
@@ -67,6 +69,11 @@ func New(opts Options) *Client {
 		retries = 0
 	}
 	ro := []option.RequestOption{
+		// The API is a server the user chose by giving a token: its
+		// requests pass gen's network guard.
+		option.WithMiddleware(func(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+			return next(req.WithContext(netguard.Permit(req.Context())))
+		}),
 		option.WithBaseURL(base),
 		option.WithAPIToken(opts.Token),
 		option.WithMaxRetries(retries),

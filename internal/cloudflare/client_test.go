@@ -3,12 +3,14 @@ package cloudflare_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gen-gitops/gen/internal/cloudflare"
 	"github.com/gen-gitops/gen/internal/cloudflare/cftest"
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 const token = "test-token"
@@ -175,5 +177,24 @@ func TestPreflight(t *testing.T) {
 	var te *cloudflare.TokenError
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), "may not read example.org: give it the permission Zone > DNS > Read") {
 		t.Fatalf("no DNS read: %v", err)
+	}
+}
+
+// TestPassesTheNetworkGuard: with gen's network guard installed, as it is
+// in every gen process, the API client is one of the call sites it lets
+// through, while a request of its own to the same server is refused.
+func TestPassesTheNetworkGuard(t *testing.T) {
+	netguard.Install()
+	s := cftest.New(t, token)
+	if err := client(s, -1).VerifyToken(context.Background()); err != nil {
+		t.Fatalf("through the guard: %v", err)
+	}
+	resp, err := http.Get(s.URL + "/user/tokens/verify")
+	if err == nil {
+		resp.Body.Close()
+	}
+	var refused *netguard.RefusedError
+	if !errors.As(err, &refused) {
+		t.Fatalf("a request without a permit: err = %v, want a *netguard.RefusedError", err)
 	}
 }

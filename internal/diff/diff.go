@@ -84,6 +84,33 @@ type Result struct {
 	incomplete, narrowed bool
 }
 
+// HeadFailures returns the Kustomizations the head does not render (that
+// the base rendered, or rendered differently), sorted.
+func (r *Result) HeadFailures() []*KustomizationDiff {
+	var out []*KustomizationDiff
+	for _, k := range r.Kustomizations {
+		if k.HeadError != "" {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Failed reports whether the head does not render where the change
+// reaches, or a problem left the comparison incomplete (an error
+// finding): gen diff exits 1 then.
+func (r *Result) Failed() bool {
+	if len(r.HeadFailures()) > 0 {
+		return true
+	}
+	for _, f := range r.Findings {
+		if f.Severity == check.SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
 // Objects counts the changed objects.
 func (r *Result) Objects() int {
 	n := 0
@@ -513,7 +540,10 @@ func (w *walk) visit(p pair) []pair {
 			}
 		}
 	}
-	if affected && (berr == nil || herr == nil) {
+	// When the head does not render, what it would apply is unknown: its
+	// objects are not compared (they are not removed; Flux stops applying
+	// the Kustomization and keeps what it applied before).
+	if affected && herr == nil {
 		pairs := pairObjects(objectsOf(br), objectsOf(hr))
 		for _, op := range pairs {
 			if d := op.diff(); d != nil {

@@ -290,6 +290,94 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 }
 
+// TestSecretsRedactedWhereverTheyHide: a Secret inside a HelmRelease's
+// values (an extraObjects entry, and the same as a multi-line string) and
+// inside a kind: List is redacted in every output (text, which --full
+// writes, markdown and json), added or changed.
+func TestSecretsRedactedWhereverTheyHide(t *testing.T) {
+	r := newGitRepo(t, testutil.ExampleRepo(t))
+	values := func(pw string) string {
+		return "    extraObjects:\n" +
+			"      - apiVersion: v1\n        kind: Secret\n        metadata:\n          name: extra\n        stringData:\n          password: " + pw + "-object\n" +
+			"    extraManifests: |\n" +
+			"      apiVersion: v1\n      kind: Secret\n      metadata:\n        name: extra-text\n      stringData:\n        password: " + pw + "-text\n"
+	}
+	r.edit(echoHR, "  values:\n", "  values:\n"+values("hunter2-old"))
+	r.write("kubernetes/apps/default/whoami/app/list.yaml", "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: listed\n    stringData:\n      token: hunter2-listed\n")
+	r.edit(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./list.yaml\n")
+	first := r.compare("HEAD", "")
+	r.commit("secrets in values")
+	r.edit(echoHR, "hunter2-old-object", "hunter2-new-object")
+	r.edit(echoHR, "hunter2-old-text", "hunter2-new-text")
+	second := r.compare("HEAD", "")
+
+	for name, res := range map[string]*Result{"added": first, "changed": second} {
+		if res.Objects() == 0 {
+			t.Fatalf("%s: no object differs", name)
+		}
+		var text, js bytes.Buffer
+		if err := WriteText(&text, res); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&js, res); err != nil {
+			t.Fatal(err)
+		}
+		outs := map[string]string{"text": text.String(), "json": js.String(), "markdown": Markdown(res, MarkdownOptions{})}
+		for format, out := range outs {
+			if strings.Contains(out, "hunter2") {
+				t.Errorf("%s, %s output shows a secret value:\n%s", name, format, out)
+			}
+			if !strings.Contains(out, Redacted) {
+				t.Errorf("%s, %s output shows no redaction", name, format)
+			}
+		}
+		if name == "changed" && !strings.Contains(outs["text"], RedactedChanged) {
+			t.Errorf("the changed values do not show as changed:\n%s", outs["text"])
+		}
+	}
+}
+
+// TestHeadThatDoesNotRender: when the head no longer renders a
+// Kustomization, its objects are not reported removed: the result says
+// which Kustomization fails and why, fails, and every output says so.
+func TestHeadThatDoesNotRender(t *testing.T) {
+	r := newGitRepo(t, testutil.ExampleRepo(t))
+	r.edit(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./missing.yaml\n")
+	res := r.compare("HEAD", "")
+	if !res.Failed() {
+		t.Error("the result does not fail")
+	}
+	failed := res.HeadFailures()
+	if len(failed) != 1 || failed[0].ID != "default/whoami" || !strings.Contains(failed[0].HeadError, "missing.yaml") {
+		t.Fatalf("head failures %+v", failed)
+	}
+	for _, k := range res.Kustomizations {
+		for _, o := range k.Objects {
+			if o.Change == Removed {
+				t.Errorf("%s %s reported removed", k.ID, o.ID())
+			}
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "The head does not render 1 Kustomization(s)") || !strings.Contains(text.String(), "default/whoami: ") {
+		t.Errorf("text:\n%s", text.String())
+	}
+	md := Markdown(res, MarkdownOptions{})
+	if !strings.Contains(md, "**This change breaks the build.**") || !strings.Contains(md, "- `default/whoami`: ") || !strings.Contains(md, "does not render at the head") || strings.Contains(md, "removed</summary>") {
+		t.Errorf("markdown:\n%s", md)
+	}
+
+	// A change that renders does not fail.
+	r2 := newGitRepo(t, testutil.ExampleRepo(t))
+	r2.edit(whoamiDep, "replicas: 1", "replicas: 2")
+	if ok := r2.compare("HEAD", ""); ok.Failed() || len(ok.HeadFailures()) > 0 {
+		t.Errorf("a change that renders fails: %+v", ok.Findings)
+	}
+}
+
 // TestMarkdownBudget: a comment never passes its budget; the objects left
 // out are counted, and every section is closed.
 func TestMarkdownBudget(t *testing.T) {

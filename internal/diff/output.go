@@ -36,6 +36,12 @@ func WriteJSON(w io.Writer, r *Result) error {
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
 	b.WriteString(textSummary(r))
+	if failed := r.HeadFailures(); len(failed) > 0 {
+		fmt.Fprintf(&b, "The head does not render %d Kustomization(s); their objects are not compared:\n", len(failed))
+		for _, k := range failed {
+			fmt.Fprintf(&b, "  %s: %s\n", k.ID, k.HeadError)
+		}
+	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(&b, "%s\n", f.String())
 	}
@@ -234,6 +240,21 @@ func Markdown(r *Result, opts MarkdownOptions) string {
 		b.WriteString("The change does not alter any rendered object.\n")
 		return b.String()
 	}
+	if failed := r.HeadFailures(); len(failed) > 0 {
+		at := "At the head"
+		if r.Head != "" {
+			at = "At `" + mdCode(r.Head) + "`"
+		}
+		fmt.Fprintf(&b, "❌ **This change breaks the build.** %s, %d Kustomization(s) no longer render, so Flux would stop applying them; their objects are not compared:\n\n", at, len(failed))
+		for i, k := range failed {
+			if i == 20 {
+				fmt.Fprintf(&b, "- … and %d more\n", len(failed)-i)
+				break
+			}
+			fmt.Fprintf(&b, "- `%s`: %s\n", mdCode(k.ID), mdCell(k.HeadError))
+		}
+		b.WriteString("\n")
+	}
 
 	// The summary table takes at most a third of the budget.
 	if a+c+d > 0 {
@@ -345,6 +366,9 @@ func sectionCounts(k *KustomizationDiff) string {
 		parts = append(parts, fmt.Sprintf("%d removed", d))
 	}
 	if len(parts) == 0 {
+		if k.HeadError != "" {
+			return "does not render at the head"
+		}
 		return "no object change"
 	}
 	return strings.Join(parts, ", ")

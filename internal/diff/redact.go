@@ -1,31 +1,28 @@
 package diff
 
 import (
-	"regexp"
-	"strings"
-
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/gen-gitops/gen/internal/flux"
+	"github.com/gen-gitops/gen/internal/redact"
 )
 
 const (
 	// Redacted stands for a hidden value.
-	Redacted = "<redacted>"
+	Redacted = redact.Hidden
 	// RedactedChanged stands for a hidden value that differs from the
 	// other side's.
-	RedactedChanged = "<redacted, changed>"
+	RedactedChanged = redact.Changed
 )
 
-// encPayload matches a SOPS ciphertext.
-var encPayload = regexp.MustCompile(`ENC\[[A-Za-z0-9_]+,[^\]]*\]`)
-
-// redactPair returns copies of both objects fit to print: every value
-// under data and stringData of a Secret (or of any object that was
-// SOPS-encrypted) is replaced, marked changed on the head side when it
-// differs from the base's; every ENC[...] payload anywhere becomes
-// ENC[…]. It reports whether anything was hidden.
+// redactPair returns copies of both objects fit to print: every Secret
+// value either holds, wherever it is (a Secret, List items, objects and
+// object strings in a HelmRelease's values, secretGenerator literals; see
+// package redact), and every value under data and stringData of a Secret
+// or of an object that was SOPS-encrypted on either side, is replaced,
+// marked changed on the head side when it differs from the base's; every
+// ENC[...] payload becomes ENC[…]. It reports whether anything was hidden.
 func redactPair(base, head *flux.Object) (b, h map[string]any, redacted bool) {
 	var bm, hm map[string]any
 	if base != nil {
@@ -35,82 +32,16 @@ func redactPair(base, head *flux.Object) (b, h map[string]any, redacted bool) {
 		hm = runtime.DeepCopyJSON(head.Unstructured.Object)
 	}
 	sensitive := func(o *flux.Object) bool {
-		return o != nil && (o.Encrypted || (o.Unstructured.GetKind() == "Secret" && o.Unstructured.GetAPIVersion() == "v1"))
+		return o != nil && (o.Encrypted || redact.IsSecret(o.Unstructured.Object))
 	}
-	if sensitive(base) || sensitive(head) {
-		for _, field := range []string{"data", "stringData"} {
-			bd, _ := bm[field].(map[string]any)
-			hd, _ := hm[field].(map[string]any)
-			for k, v := range bd {
-				bd[k] = Redacted
-				redacted = true
-				if hv, ok := hd[k]; ok && !equalValue(v, hv) {
-					hd[k] = RedactedChanged
-				} else if ok {
-					hd[k] = Redacted
-				}
-			}
-			for k := range hd {
-				if _, done := bd[k]; !done {
-					hd[k] = Redacted
-					redacted = true
-				}
-			}
-		}
-	}
-	if hideEnc(bm) {
-		redacted = true
-	}
-	if hideEnc(hm) {
-		redacted = true
-	}
+	redacted = redact.Pair(bm, hm, sensitive(base) || sensitive(head))
 	return bm, hm, redacted
-}
-
-func equalValue(a, b any) bool {
-	as, aok := a.(string)
-	bs, bok := b.(string)
-	if aok && bok {
-		return as == bs
-	}
-	ay, _ := yaml.Marshal(a)
-	by, _ := yaml.Marshal(b)
-	return string(ay) == string(by)
-}
-
-// hideEnc replaces every ENC[...] payload in strings and keys of v.
-func hideEnc(v any) bool {
-	found := false
-	var walk func(v any) any
-	walk = func(v any) any {
-		switch v := v.(type) {
-		case string:
-			if strings.Contains(v, "ENC[") {
-				found = true
-				return encPayload.ReplaceAllString(v, "ENC[…]")
-			}
-			return v
-		case map[string]any:
-			for k, e := range v {
-				v[k] = walk(e)
-			}
-			return v
-		case []any:
-			for i, e := range v {
-				v[i] = walk(e)
-			}
-			return v
-		}
-		return v
-	}
-	walk(v)
-	return found
 }
 
 // RedactText hides every ENC[...] payload of a text: the last line of
 // defence for anything printed that did not come from a redacted object.
 func RedactText(s string) string {
-	return encPayload.ReplaceAllString(s, "ENC[…]")
+	return redact.Text(s)
 }
 
 func yamlOf(m map[string]any) string {

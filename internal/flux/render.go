@@ -22,6 +22,8 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gen-gitops/gen/internal/redact"
 )
 
 const (
@@ -315,7 +317,7 @@ type postProcess struct {
 func (p *postProcess) object(res *resource.Resource, origin string) (*Object, []Finding, error) {
 	ks := p.ks
 	if res.GetName() == "" || res.GetKind() == "" || res.GetApiVersion() == "" {
-		return nil, nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %v", ks, res.String())
+		return nil, nil, fmt.Errorf("rendering %s: failed to decode Kubernetes apiVersion, kind and name from: %s", ks, printable(res))
 	}
 	id := resObjectID(res)
 	m, err := resourceObject(res)
@@ -374,6 +376,21 @@ func (p *postProcess) object(res *resource.Resource, origin string) (*Object, []
 		setCommonMetadata(u, cm.Labels, cm.Annotations)
 	}
 	return &Object{Unstructured: u, Origin: origin, Encrypted: encrypted}, findings, nil
+}
+
+// printable is res as YAML for a message, its Secret values hidden: a
+// message reaches gen check's and gen diff's outputs.
+func printable(res *resource.Resource) string {
+	m, err := res.Map()
+	if err != nil {
+		return "(an object that does not read as a map)"
+	}
+	redact.Object(m, false)
+	out, err := yaml.Marshal(m)
+	if err != nil {
+		return "(an object that does not print)"
+	}
+	return string(out)
 }
 
 // MaxSubstitutedBytes bounds what postBuild substitution may make of one

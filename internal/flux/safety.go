@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	yaml3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
@@ -124,133 +125,318 @@ type kustomizationRefFields struct {
 // repository (running git) and any file reference that is an http(s) URL,
 // runs Helm for helmCharts, and may run KRM functions; none of that may
 // happen on a repository under review.
+//
+// The generators, transformers and validators of a kustomization are read
+// too, every document of every config (inline, in a file, or made by a
+// kustomization folder named there): a builtin generator or transformer
+// loads the files its config names (a ConfigMapGenerator's files, a
+// PatchTransformer's path, ...) through the same loader.
+//
+// The scan gives a readable finding; what makes a build safe is below it:
+// gen's network guard refuses any fetch, and gen check and gen diff run
+// with no program to be found (see internal/netguard).
 func scanRefs(fs filesys.FileSystem, dir string) refScan {
-	var out refScan
-	visited := map[string]bool{}
-	var visit func(dir string)
-	visit = func(dir string) {
-		if visited[dir] || len(visited) >= maxKustomizationFiles {
-			return
-		}
-		visited[dir] = true
-		kfile := findKustomizationFile(fs, dir)
-		if kfile == "" {
-			return
-		}
-		data, err := fs.ReadFile(kfile)
-		if err != nil {
-			return
-		}
-		var k kustomizationRefFields
-		if err := yaml.Unmarshal(data, &k); err != nil {
-			return // kustomize reports it
-		}
-		file := repoPath(kfile)
-		if k.OpenAPI != nil || len(k.Crds) > 0 {
-			out.changesSchema = true
-		}
-		if len(k.ConfigMapGenerator) > 0 || len(k.SecretGenerator) > 0 || len(k.Vars) > 0 || len(k.Configurations) > 0 || len(k.Generators) > 0 {
-			out.crossFolder = true
-		}
-		add := func(kind, field, ref string) {
-			out.problems = append(out.problems, Problem{Kind: kind, File: file, Field: field, Ref: ref})
-		}
-		if len(k.HelmCharts) > 0 || len(k.HelmChartInflation) > 0 || k.HelmGlobals != nil {
-			add(ProblemExec, "helmCharts", "helm")
-		}
-		// target resolves a local reference, or reports it.
-		target := func(field, ref string) (string, bool) {
-			if isRemoteRef(ref) {
-				add(ProblemRemote, field, ref)
-				return "", false
-			}
-			if strings.HasPrefix(ref, "/") {
-				add(ProblemAbsolute, field, ref)
-				return "", false
-			}
-			joined, ok := joinInside(dir, ref)
+	s := &refScanner{fs: fs, visited: map[scanVisit]bool{}}
+	s.visit(dir, false)
+	return s.out
+}
+
+// refScanner is one scanRefs run.
+type refScanner struct {
+	fs      filesys.FileSystem
+	out     refScan
+	visited map[scanVisit]bool
+}
+
+// scanVisit is a folder visited, and whether its output is configs of
+// generators, transformers or validators.
+type scanVisit struct {
+	dir     string
+	configs bool
+}
+
+func (s *refScanner) add(kind, file, field, ref string) {
+	s.out.problems = append(s.out.problems, Problem{Kind: kind, File: file, Field: field, Ref: ref})
+}
+
+// target resolves a reference of a file in dir, or reports it.
+func (s *refScanner) target(dir, file, field, ref string) (string, bool) {
+	if isRemoteRef(ref) {
+		s.add(ProblemRemote, file, field, ref)
+		return "", false
+	}
+	if strings.HasPrefix(ref, "/") {
+		s.add(ProblemAbsolute, file, field, ref)
+		return "", false
+	}
+	joined, ok := joinInside(dir, ref)
+	if !ok {
+		s.add(ProblemEscape, file, field, ref)
+		return "", false
+	}
+	return joined, true
+}
+
+// visit scans the kustomization of dir. With configs set, the objects it
+// makes are the configs of generators, transformers or validators, and the
+// files among its resources are read as such.
+func (s *refScanner) visit(dir string, configs bool) {
+	key := scanVisit{dir, configs}
+	if s.visited[key] || len(s.visited) >= maxKustomizationFiles {
+		return
+	}
+	s.visited[key] = true
+	kfile := findKustomizationFile(s.fs, dir)
+	if kfile == "" {
+		return
+	}
+	data, err := s.fs.ReadFile(kfile)
+	if err != nil {
+		return
+	}
+	var k kustomizationRefFields
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return // kustomize reports it
+	}
+	file := repoPath(kfile)
+	if k.OpenAPI != nil || len(k.Crds) > 0 {
+		s.out.changesSchema = true
+	}
+	if len(k.ConfigMapGenerator) > 0 || len(k.SecretGenerator) > 0 || len(k.Vars) > 0 || len(k.Configurations) > 0 || len(k.Generators) > 0 {
+		s.out.crossFolder = true
+	}
+	if len(k.HelmCharts) > 0 || len(k.HelmChartInflation) > 0 || k.HelmGlobals != nil {
+		s.add(ProblemExec, file, "helmCharts", "helm")
+	}
+	// Folders among resources, bases and components hold kustomizations
+	// of their own; in a folder of configs, files are configs too.
+	for _, refs := range []struct {
+		field string
+		refs  []string
+	}{{"resources", k.Resources}, {"bases", k.Bases}, {"components", k.Components}} {
+		field := refs.field
+		for _, ref := range refs.refs {
+			t, ok := s.target(dir, file, field, ref)
 			if !ok {
-				add(ProblemEscape, field, ref)
-				return "", false
+				continue
 			}
-			return joined, true
-		}
-		// Folders among resources, bases and components hold
-		// kustomizations of their own.
-		for field, refs := range map[string][]string{"resources": k.Resources, "bases": k.Bases, "components": k.Components} {
-			for _, ref := range refs {
-				t, ok := target(field, ref)
-				if !ok {
-					continue
-				}
-				if fs.IsDir(t) {
-					visit(t)
-				}
-			}
-		}
-		for field, refs := range map[string][]string{"generators": k.Generators, "transformers": k.Transformers, "validators": k.Validators} {
-			for _, ref := range refs {
-				if strings.Contains(ref, "\n") {
-					if isFunctionConfig([]byte(ref)) {
-						add(ProblemExec, field, firstLine(ref))
-					}
-					continue
-				}
-				t, ok := target(field, ref)
-				if !ok {
-					continue
-				}
-				if fs.IsDir(t) {
-					visit(t)
-					continue
-				}
-				if b, err := fs.ReadFile(t); err == nil && isFunctionConfig(b) {
-					add(ProblemExec, field, ref)
-				}
-			}
-		}
-		var files []struct{ field, ref string }
-		for _, r := range k.Crds {
-			files = append(files, struct{ field, ref string }{"crds", r})
-		}
-		for _, r := range k.Configurations {
-			files = append(files, struct{ field, ref string }{"configurations", r})
-		}
-		for _, r := range k.PatchesStrategicMerge {
-			if !strings.Contains(r, "\n") {
-				files = append(files, struct{ field, ref string }{"patchesStrategicMerge", r})
-			}
-		}
-		for _, p := range k.Patches {
-			files = append(files, struct{ field, ref string }{"patches", p.Path})
-		}
-		for _, p := range k.PatchesJSON6902 {
-			files = append(files, struct{ field, ref string }{"patchesJson6902", p.Path})
-		}
-		for _, r := range k.Replacements {
-			files = append(files, struct{ field, ref string }{"replacements", r.Path})
-		}
-		if p, ok := k.OpenAPI["path"].(string); ok {
-			files = append(files, struct{ field, ref string }{"openapi", p})
-		}
-		for _, g := range k.ConfigMapGenerator {
-			for _, r := range g.refs() {
-				files = append(files, struct{ field, ref string }{"configMapGenerator", r})
-			}
-		}
-		for _, g := range k.SecretGenerator {
-			for _, r := range g.refs() {
-				files = append(files, struct{ field, ref string }{"secretGenerator", r})
-			}
-		}
-		for _, f := range files {
-			if f.ref != "" {
-				target(f.field, f.ref)
+			if s.fs.IsDir(t) {
+				s.visit(t, configs)
+			} else if configs {
+				s.configFile(t, field)
 			}
 		}
 	}
-	visit(dir)
+	for _, refs := range []struct {
+		field string
+		refs  []string
+	}{{"generators", k.Generators}, {"transformers", k.Transformers}, {"validators", k.Validators}} {
+		field := refs.field
+		for _, ref := range refs.refs {
+			// kustomize takes an entry that reads as objects as an
+			// inline config, anything else as a path.
+			if docs := configDocuments([]byte(ref)); len(docs) > 0 {
+				if isFunctionConfig([]byte(ref)) {
+					s.add(ProblemExec, file, field, firstLine(ref))
+				}
+				for _, d := range docs {
+					s.configRefs(dir, file, d)
+				}
+				continue
+			}
+			t, ok := s.target(dir, file, field, ref)
+			if !ok {
+				continue
+			}
+			if s.fs.IsDir(t) {
+				s.visit(t, true)
+				continue
+			}
+			s.configFile(t, field)
+		}
+	}
+	var files []struct{ field, ref string }
+	for _, r := range k.Crds {
+		files = append(files, struct{ field, ref string }{"crds", r})
+	}
+	for _, r := range k.Configurations {
+		files = append(files, struct{ field, ref string }{"configurations", r})
+	}
+	for _, r := range k.PatchesStrategicMerge {
+		if !strings.Contains(r, "\n") {
+			files = append(files, struct{ field, ref string }{"patchesStrategicMerge", r})
+		}
+	}
+	for _, p := range k.Patches {
+		files = append(files, struct{ field, ref string }{"patches", p.Path})
+	}
+	for _, p := range k.PatchesJSON6902 {
+		files = append(files, struct{ field, ref string }{"patchesJson6902", p.Path})
+	}
+	for _, r := range k.Replacements {
+		files = append(files, struct{ field, ref string }{"replacements", r.Path})
+	}
+	if p, ok := k.OpenAPI["path"].(string); ok {
+		files = append(files, struct{ field, ref string }{"openapi", p})
+	}
+	for _, g := range k.ConfigMapGenerator {
+		for _, r := range g.refs() {
+			files = append(files, struct{ field, ref string }{"configMapGenerator", r})
+		}
+	}
+	for _, g := range k.SecretGenerator {
+		for _, r := range g.refs() {
+			files = append(files, struct{ field, ref string }{"secretGenerator", r})
+		}
+	}
+	for _, f := range files {
+		if f.ref != "" {
+			s.target(dir, file, f.field, f.ref)
+		}
+	}
+}
+
+// configFile reads a config file named by field: a KRM function is
+// refused, and what every document would load is checked.
+func (s *refScanner) configFile(p, field string) {
+	data, err := s.fs.ReadFile(p)
+	if err != nil {
+		return // kustomize reports it
+	}
+	if isFunctionConfig(data) {
+		s.add(ProblemExec, repoPath(p), field, repoPath(p))
+	}
+	for _, d := range configDocuments(data) {
+		s.configRefs(path.Dir(p), repoPath(p), d)
+	}
+}
+
+// builtinLoads lists, for each builtin generator and transformer of
+// kustomize, the fields of its config that name files its loader reads
+// (URLs are fetched): a list or a string each. A file of
+// ConfigMapGenerator and SecretGenerator may be "key=path".
+var builtinLoads = map[string][]string{
+	"ConfigMapGenerator":             {"files", "envs", "env"},
+	"SecretGenerator":                {"files", "envs", "env"},
+	"PatchTransformer":               {"path"},
+	"PatchJson6902Transformer":       {"path"},
+	"PatchStrategicMergeTransformer": {"paths"},
+	"ReplacementTransformer":         {"replacements.path"},
+	"ValueAddTransformer":            {"targetFilePath"},
+	"HelmChartInflationGenerator":    {"valuesFile", "additionalValuesFiles", "chartHome"},
+}
+
+// configRefs checks what one config document would make its builtin load,
+// relative to dir. file is where the document is written.
+func (s *refScanner) configRefs(dir, file string, doc *yaml3.Node) {
+	kind := scalarOf(mapValue(doc, "kind"))
+	fields, ok := builtinLoads[kind]
+	if !ok {
+		return
+	}
+	name := scalarOf(mapValue(mapValue(doc, "metadata"), "name"))
+	label := kind
+	if name != "" {
+		label += " " + name
+	}
+	if kind == "HelmChartInflationGenerator" {
+		s.add(ProblemExec, file, label, "helm")
+	}
+	for _, field := range fields {
+		for _, ref := range fieldStrings(doc, field) {
+			if strings.Contains(ref, "\n") {
+				continue // an inline patch
+			}
+			if kind == "ConfigMapGenerator" || kind == "SecretGenerator" {
+				if _, p, ok := strings.Cut(ref, "="); ok && field == "files" {
+					ref = p
+				}
+			}
+			if ref != "" {
+				s.target(dir, file, label+" "+field, ref)
+			}
+		}
+	}
+}
+
+// configDocuments parses data as YAML documents and returns the mappings
+// among them: what kustomize would take as objects. Aliases are not
+// expanded.
+func configDocuments(data []byte) []*yaml3.Node {
+	dec := yaml3.NewDecoder(bytes.NewReader(data))
+	var out []*yaml3.Node
+	for {
+		var n yaml3.Node
+		if err := dec.Decode(&n); err != nil {
+			return out
+		}
+		if len(n.Content) > 0 && n.Content[0].Kind == yaml3.MappingNode {
+			out = append(out, n.Content[0])
+		}
+	}
+}
+
+// fieldStrings returns the strings at a dotted field path of a mapping
+// node, descending through lists: the value itself when it is a string,
+// the strings of a list.
+func fieldStrings(n *yaml3.Node, field string) []string {
+	nodes := []*yaml3.Node{n}
+	for _, key := range strings.Split(field, ".") {
+		var next []*yaml3.Node
+		for _, m := range nodes {
+			next = append(next, listOrOne(mapValue(m, key))...)
+		}
+		nodes = next
+	}
+	var out []string
+	for _, v := range nodes {
+		if v.Kind == yaml3.ScalarNode {
+			out = append(out, v.Value)
+		}
+	}
 	return out
+}
+
+// listOrOne returns the items of a sequence node, or the node itself.
+func listOrOne(n *yaml3.Node) []*yaml3.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml3.SequenceNode {
+		out := make([]*yaml3.Node, 0, len(n.Content))
+		for _, c := range n.Content {
+			out = append(out, resolveAlias(c))
+		}
+		return out
+	}
+	return []*yaml3.Node{n}
+}
+
+// mapValue returns the value of key in a mapping node, an alias resolved.
+func mapValue(n *yaml3.Node, key string) *yaml3.Node {
+	if n == nil || n.Kind != yaml3.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return resolveAlias(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+func resolveAlias(n *yaml3.Node) *yaml3.Node {
+	if n != nil && n.Kind == yaml3.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+func scalarOf(n *yaml3.Node) string {
+	if n == nil || n.Kind != yaml3.ScalarNode {
+		return ""
+	}
+	return n.Value
 }
 
 // refs returns the files a generator reads.

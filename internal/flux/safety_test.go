@@ -74,3 +74,89 @@ func TestIsRemoteRef(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsafeReferencesInBuiltinConfigs: the files a builtin generator,
+// transformer or validator config names are checked like the
+// kustomization's own, in every document of every config: inline, in a
+// file, or made by a kustomization folder.
+func TestUnsafeReferencesInBuiltinConfigs(t *testing.T) {
+	const dir = "kubernetes/apps/default/echo/app/"
+	const k = dir + "kustomization.yaml"
+	head := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ./httproute.yaml\n"
+	cases := []struct {
+		name  string
+		files map[string]string
+		kind  string
+		file  string
+		ref   string
+	}{
+		{"generator file", map[string]string{
+			k:                head + "generators:\n  - ./gen.yaml\n",
+			dir + "gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: canary\nfiles:\n  - canary=http://127.0.0.1:18080/data.txt\n",
+		}, ProblemRemote, dir + "gen.yaml", "http://127.0.0.1:18080/data.txt"},
+		{"transformer file", map[string]string{
+			k:               head + "transformers:\n  - ./tr.yaml\n",
+			dir + "tr.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: fetch\npath: http://127.0.0.1:18080/cm.yaml\n",
+		}, ProblemRemote, dir + "tr.yaml", "http://127.0.0.1:18080/cm.yaml"},
+		{"inline generator", map[string]string{
+			k: head + "generators:\n  - |\n    apiVersion: builtin\n    kind: ConfigMapGenerator\n    metadata:\n      name: canary\n    files:\n      - http://127.0.0.1:18080/data.txt\n",
+		}, ProblemRemote, k, "http://127.0.0.1:18080/data.txt"},
+		{"inline flow generator", map[string]string{
+			k: head + "generators:\n  - '{apiVersion: builtin, kind: SecretGenerator, metadata: {name: s}, envs: [/etc/environment]}'\n",
+		}, ProblemAbsolute, k, "/etc/environment"},
+		{"second document", map[string]string{
+			k:                head + "generators:\n  - ./gen.yaml\n",
+			dir + "gen.yaml": "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: fine\nliterals:\n  - url=https://example.com\n---\napiVersion: builtin\nkind: SecretGenerator\nmetadata:\n  name: creds\nenv: https://example.com/env\n",
+		}, ProblemRemote, dir + "gen.yaml", "https://example.com/env"},
+		{"folder of generators", map[string]string{
+			k:                               head + "generators:\n  - ./gens\n",
+			dir + "gens/kustomization.yaml": "resources:\n  - ./cm.yaml\n",
+			dir + "gens/cm.yaml":            "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: x\nfiles:\n  - git@github.com:org/repo.git\n",
+		}, ProblemRemote, dir + "gens/cm.yaml", "git@github.com:org/repo.git"},
+		{"replacement path", map[string]string{
+			k:               head + "transformers:\n  - ./tr.yaml\n",
+			dir + "tr.yaml": "apiVersion: builtin\nkind: ReplacementTransformer\nmetadata:\n  name: r\nreplacements:\n  - path: ../../../../../../../etc/passwd\n",
+		}, ProblemEscape, dir + "tr.yaml", "../../../../../../../etc/passwd"},
+		{"strategic merge paths", map[string]string{
+			k:               head + "transformers:\n  - ./tr.yaml\n",
+			dir + "tr.yaml": "apiVersion: builtin\nkind: PatchStrategicMergeTransformer\nmetadata:\n  name: p\npaths:\n  - https://example.com/patch.yaml\n",
+		}, ProblemRemote, dir + "tr.yaml", "https://example.com/patch.yaml"},
+		{"value add target file", map[string]string{
+			k:              head + "validators:\n  - ./v.yaml\n",
+			dir + "v.yaml": "apiVersion: builtin\nkind: ValueAddTransformer\nmetadata:\n  name: v\ntargetFilePath: https://example.com/targets.yaml\n",
+		}, ProblemRemote, dir + "v.yaml", "https://example.com/targets.yaml"},
+		{"helm generator", map[string]string{
+			k:                head + "generators:\n  - ./gen.yaml\n",
+			dir + "gen.yaml": "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata:\n  name: h\nchartName: x\nchartRepoUrl: https://example.com\n",
+		}, ProblemExec, dir + "gen.yaml", "helm"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Discover(repo(c.files), nil)
+			var unsafe *UnsafeError
+			if !errors.As(err, &unsafe) {
+				t.Fatalf("err = %v, want an UnsafeError", err)
+			}
+			for _, p := range unsafe.Problems {
+				if p.Kind == c.kind && p.File == c.file && p.Ref == c.ref {
+					return
+				}
+			}
+			t.Errorf("problems %+v, want %s %q in %s", unsafe.Problems, c.kind, c.ref, c.file)
+		})
+	}
+}
+
+// TestBuiltinConfigDataIsNotAReference: a URL in what a config holds as
+// data (a literal, an inline patch) is not fetched and not refused.
+func TestBuiltinConfigDataIsNotAReference(t *testing.T) {
+	const dir = "kubernetes/apps/default/echo/app/"
+	files := repo(map[string]string{
+		dir + "kustomization.yaml": "resources:\n  - ./httproute.yaml\ngenerators:\n  - ./gen.yaml\ntransformers:\n  - ./tr.yaml\n",
+		dir + "gen.yaml":           "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: links\nliterals:\n  - docs=https://example.com/docs\n",
+		dir + "tr.yaml":            "apiVersion: builtin\nkind: PatchTransformer\nmetadata:\n  name: note\ntarget:\n  kind: HTTPRoute\npatch: |\n  - op: add\n    path: /metadata/annotations\n    value: {docs: \"https://example.com\"}\n",
+	})
+	if _, err := Discover(files, nil); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -217,10 +217,10 @@ func (r *Repo) Commit(opts CommitOptions) (plumbing.Hash, error) {
 }
 
 func (r *Repo) switchBranch(wt *git.Worktree, branch string) error {
-	ref := plumbing.NewBranchReferenceName(branch)
-	if err := ref.Validate(); err != nil {
-		return fmt.Errorf("--branch %q is not a valid branch name", branch)
+	if err := ValidateBranch(branch); err != nil {
+		return fmt.Errorf("--branch %w", err)
 	}
+	ref := plumbing.NewBranchReferenceName(branch)
 	head, err := r.git.Head()
 	if err != nil {
 		return fmt.Errorf("reading HEAD: %w (make a first commit before --branch)", err)
@@ -235,4 +235,34 @@ func (r *Repo) switchBranch(wt *git.Worktree, branch string) error {
 		return fmt.Errorf("creating branch %q: %w", branch, err)
 	}
 	return nil
+}
+
+// Owned says why the file at abs (an absolute path whose folder exists)
+// belongs to git, or "" when it does not: it is tracked in the index of
+// the work tree that encloses it ("tracked by git"), or lies inside the
+// git folder itself ("inside .git"). A path in no work tree is "".
+func Owned(abs string) (string, error) {
+	g, top, _, err := Locate(filepath.Dir(abs))
+	if errors.Is(err, ErrNotGit) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil {
+		return "", err
+	}
+	rel = filepath.ToSlash(rel)
+	if rel == ".git" || strings.HasPrefix(rel, ".git/") {
+		return "inside .git", nil
+	}
+	idx, err := g.Storer.Index()
+	if err != nil {
+		return "", fmt.Errorf("reading the git index: %w", err)
+	}
+	if _, err := idx.Entry(rel); err == nil {
+		return "tracked by git", nil
+	}
+	return "", nil
 }

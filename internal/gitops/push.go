@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/go-git/go-git/v5"
@@ -13,6 +12,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"github.com/gen-gitops/gen/internal/netguard"
+	"github.com/gen-gitops/gen/internal/urlredact"
 )
 
 // DefaultRemote is the remote --push uses when none is named.
@@ -31,6 +33,12 @@ type PushOptions struct {
 	Branch string
 	// Getenv reads GITHUB_TOKEN, GIT_TOKEN, GIT_USERNAME and SSH_AUTH_SOCK.
 	Getenv func(string) string
+	// AllowInsecure lets credentials go to a plain http:// remote, in
+	// cleartext. Without it gen sends a token only over https or ssh.
+	AllowInsecure bool
+	// CABundle, when set, holds PEM certificates an https remote's
+	// certificate may chain to, besides the system's.
+	CABundle []byte
 }
 
 // PushTarget is a checked push destination: the remote exists, answers, and
@@ -47,7 +55,10 @@ type PushTarget struct {
 	// "ssh-agent", "none").
 	Auth string
 
-	auth transport.AuthMethod
+	auth     transport.AuthMethod
+	caBundle []byte
+	// secrets are the raw URL and the token, scrubbed from every error.
+	secrets []string
 }
 
 // PushError is a push that failed after the commit was made: the commit
@@ -127,15 +138,23 @@ func (r *Repo) PushTarget(ctx context.Context, opts PushOptions) (*PushTarget, e
 		}
 		branch = head.Name().Short()
 	}
-	if err := plumbing.NewBranchReferenceName(branch).Validate(); err != nil {
-		return nil, fmt.Errorf("--push: %q is not a valid branch name", branch)
+	if err := ValidateBranch(branch); err != nil {
+		return nil, fmt.Errorf("--push: %w", err)
 	}
-	auth, how, err := authFor(raw, getenv)
+	auth, how, err := authFor(raw, getenv, opts.AllowInsecure)
 	if err != nil {
 		return nil, err
 	}
-	t := &PushTarget{Remote: name, URL: redactURL(raw), Branch: branch, Auth: how, auth: auth}
-	if _, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth}); err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
+	t := &PushTarget{Remote: name, URL: urlredact.URL(raw), Branch: branch, Auth: how, auth: auth, caBundle: opts.CABundle,
+		secrets: []string{raw}}
+	if b, ok := auth.(*githttp.BasicAuth); ok {
+		t.secrets = append(t.secrets, b.Password)
+	}
+	// The remote is the user's choice: gen's network guard lets it through
+	// (go-git's HTTP client holds the transport it was built with; the
+	// permit keeps that true if it ever reads the default one).
+	ctx = netguard.Permit(ctx)
+	if _, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, CABundle: opts.CABundle}); err != nil && !errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return nil, t.explain(err)
 	}
 	return t, nil
@@ -144,7 +163,7 @@ func (r *Repo) PushTarget(ctx context.Context, opts PushOptions) (*PushTarget, e
 // explain turns a transport error from the check into one that says what
 // to do.
 func (t *PushTarget) explain(err error) error {
-	err = trimmed{err}
+	err = trimmed{err, t.secrets}
 	switch {
 	case t.auth != nil && (errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)):
 		return fmt.Errorf("--push: %s (%s) refused the credentials (%s); check that the token is valid and may push to the repository: %w",
@@ -166,36 +185,53 @@ func (t *PushTarget) explain(err error) error {
 func (r *Repo) Push(ctx context.Context, t *PushTarget, commit plumbing.Hash) error {
 	ref := plumbing.NewBranchReferenceName(t.Branch)
 	spec := config.RefSpec(ref.String() + ":" + ref.String())
-	err := r.git.PushContext(ctx, &git.PushOptions{
+	err := r.git.PushContext(netguard.Permit(ctx), &git.PushOptions{
 		RemoteName: t.Remote,
 		RefSpecs:   []config.RefSpec{spec},
 		Auth:       t.auth,
+		CABundle:   t.caBundle,
 	})
 	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil
 	}
-	return &PushError{Target: t, Commit: commit, Err: trimmed{err}}
+	return &PushError{Target: t, Commit: commit, Err: trimmed{err, t.secrets}}
 }
 
-// trimmed drops the trailing newline go-git's transport errors carry.
-type trimmed struct{ error }
+// trimmed drops the trailing newline go-git's transport errors carry, and
+// any credential they quote.
+type trimmed struct {
+	error
+	secrets []string
+}
 
-func (e trimmed) Error() string { return strings.TrimSpace(e.error.Error()) }
+func (e trimmed) Error() string {
+	return urlredact.Text(strings.TrimSpace(e.error.Error()), e.secrets...)
+}
 func (e trimmed) Unwrap() error { return e.error }
 
 // authFor picks credentials by the remote URL's scheme: a token for HTTPS,
-// the ssh-agent for SSH, none for local paths and git://.
-func authFor(raw string, getenv func(string) string) (transport.AuthMethod, string, error) {
+// the ssh-agent for SSH, none for local paths and git://. A credential
+// never goes to a plain http:// remote unless allowInsecure is set: it
+// would cross the network in cleartext.
+func authFor(raw string, getenv func(string) string, allowInsecure bool) (transport.AuthMethod, string, error) {
 	ep, err := transport.NewEndpoint(raw)
 	if err != nil {
-		return nil, "", fmt.Errorf("--push: remote URL %q does not parse: %w", redactURL(raw), err)
+		return nil, "", fmt.Errorf("--push: remote URL %q does not parse: %s", urlredact.URL(raw), urlredact.Text(err.Error(), raw))
 	}
 	switch ep.Protocol {
 	case "http", "https":
+		insecure := func(what string) error {
+			return fmt.Errorf("--push: the remote %s is plain http, and gen sends %s only over https or ssh, never in cleartext; "+
+				"use an https:// or ssh remote ('git remote set-url'), or pass --allow-insecure-remote to send it anyway",
+				urlredact.URL(raw), what)
+		}
 		for _, v := range TokenVars {
 			token := getenv(v)
 			if token == "" {
 				continue
+			}
+			if ep.Protocol == "http" && !allowInsecure {
+				return nil, "", insecure("the token from " + v)
 			}
 			user := ep.User
 			if user == "" {
@@ -209,13 +245,16 @@ func authFor(raw string, getenv func(string) string) (transport.AuthMethod, stri
 			return &githttp.BasicAuth{Username: user, Password: token}, "a token from " + v, nil
 		}
 		if ep.Password != "" {
+			if ep.Protocol == "http" && !allowInsecure {
+				return nil, "", insecure("the password in the remote URL")
+			}
 			return nil, "the password in the remote URL", nil
 		}
 		return nil, "no token (GITHUB_TOKEN and GIT_TOKEN are unset)", nil
 	case "ssh":
 		if getenv("SSH_AUTH_SOCK") == "" {
 			return nil, "", fmt.Errorf("--push: the remote is SSH (%s) and no ssh-agent is running (SSH_AUTH_SOCK is unset); "+
-				"start one and 'ssh-add' your key, or use an HTTPS remote with GITHUB_TOKEN", redactURL(raw))
+				"start one and 'ssh-add' your key, or use an HTTPS remote with GITHUB_TOKEN", urlredact.URL(raw))
 		}
 		user := ep.User
 		if user == "" {
@@ -230,16 +269,26 @@ func authFor(raw string, getenv func(string) string) (transport.AuthMethod, stri
 	return nil, "none", nil
 }
 
-// redactURL drops a password from a URL so it never reaches a message.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+// ValidateBranch checks a branch name with git's reference rules (go-git's
+// implementation) before anything is written: a name git refuses would
+// otherwise fail after the files are in place. It takes the short name; a
+// full reference ("refs/heads/x") is refused, since gen would make a
+// branch literally called refs/heads/x.
+func ValidateBranch(name string) error {
+	if short, ok := strings.CutPrefix(name, "refs/heads/"); ok {
+		return fmt.Errorf("%q: give the short branch name (%q), not the full reference", name, short)
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	if strings.HasPrefix(name, "refs/") {
+		return fmt.Errorf("%q: give a branch name, not a reference", name)
 	}
-	return u.String()
+	if name == "HEAD" || strings.HasPrefix(name, "-") {
+		return fmt.Errorf("%q is not a valid branch name: it may not be HEAD or start with -", name)
+	}
+	if err := plumbing.NewBranchReferenceName(name).Validate(); err != nil {
+		return fmt.Errorf("%q is not a valid branch name: git forbids spaces, control characters, ~ ^ : ? * [ \\, \"..\", \"@{\", "+
+			"a leading or trailing \"/\" or \".\", \"//\", and a name ending in .lock", name)
+	}
+	return nil
 }
 
 func (r *Repo) remoteNames() string {

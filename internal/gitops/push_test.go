@@ -64,14 +64,16 @@ func open(t *testing.T, dir string) *gitops.Repo {
 	return g
 }
 
-func TestPushHTTPWithToken(t *testing.T) {
-	srv := gittest.NewServer(t, "x-access-token", "s3cret")
+// TestPushHTTPSWithToken pushes over HTTPS with a token: a token goes
+// only over https (or ssh).
+func TestPushHTTPSWithToken(t *testing.T) {
+	srv := gittest.NewTLSServer(t, "x-access-token", "s3cret")
 	url := srv.NewBare(t, "home-ops.git")
 	dir := workRepo(t, url)
 	g := open(t, dir)
 	// The first push of main, then a new branch with a commit on it.
 	for _, branch := range []string{"", "add-hello"} {
-		target, err := g.PushTarget(context.Background(), gitops.PushOptions{Branch: branch, Getenv: env(map[string]string{"GITHUB_TOKEN": "s3cret"})})
+		target, err := g.PushTarget(context.Background(), gitops.PushOptions{Branch: branch, Getenv: env(map[string]string{"GITHUB_TOKEN": "s3cret"}), CABundle: srv.CA})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +101,7 @@ func TestPushHTTPWithToken(t *testing.T) {
 		}
 	}
 	// Pushing again changes nothing and is not an error.
-	target, err := g.PushTarget(context.Background(), gitops.PushOptions{Getenv: env(map[string]string{"GIT_TOKEN": "s3cret"})})
+	target, err := g.PushTarget(context.Background(), gitops.PushOptions{Getenv: env(map[string]string{"GIT_TOKEN": "s3cret"}), CABundle: srv.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestPushHTTPWithToken(t *testing.T) {
 }
 
 func TestPushTargetRefusals(t *testing.T) {
-	srv := gittest.NewServer(t, "x-access-token", "s3cret")
+	srv := gittest.NewTLSServer(t, "x-access-token", "s3cret")
 	url := srv.NewBare(t, "home-ops.git")
 	cases := []struct {
 		name   string
@@ -137,6 +139,7 @@ func TestPushTargetRefusals(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			g := open(t, workRepo(t, c.remote))
+			c.opts.CABundle = srv.CA
 			_, err := g.PushTarget(context.Background(), c.opts)
 			if err == nil {
 				t.Fatal("no error")
@@ -154,7 +157,7 @@ func TestPushTargetRefusals(t *testing.T) {
 }
 
 func TestRejectedPushKeepsTheCommit(t *testing.T) {
-	srv := gittest.NewServer(t, "bot", "s3cret")
+	srv := gittest.NewTLSServer(t, "bot", "s3cret")
 	url := srv.NewBare(t, "home-ops.git")
 	vars := env(map[string]string{"GIT_TOKEN": "s3cret", "GIT_USERNAME": "bot"})
 
@@ -162,7 +165,7 @@ func TestRejectedPushKeepsTheCommit(t *testing.T) {
 	other := workRepo(t, url)
 	og := open(t, other)
 	commit(t, og, other, "theirs.yaml", "a: 1\n", "")
-	target, err := og.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars})
+	target, err := og.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars, CABundle: srv.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +175,7 @@ func TestRejectedPushKeepsTheCommit(t *testing.T) {
 
 	dir := workRepo(t, url)
 	g := open(t, dir)
-	target, err = g.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars})
+	target, err = g.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars, CABundle: srv.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +199,7 @@ func TestRejectedPushKeepsTheCommit(t *testing.T) {
 	if err := os.WriteFile(hook, []byte("#!/bin/sh\necho 'branch is protected' >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	target, err = g.PushTarget(context.Background(), gitops.PushOptions{Branch: "feature", Getenv: vars})
+	target, err = g.PushTarget(context.Background(), gitops.PushOptions{Branch: "feature", Getenv: vars, CABundle: srv.CA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,5 +273,68 @@ func TestPushSSHWithAgent(t *testing.T) {
 	}
 	if got := gittest.Git(t, filepath.Join(srv.Root, "home-ops.git"), "rev-parse", "add-hello"); got != h.String() {
 		t.Fatalf("remote add-hello = %s, want %s", got, h)
+	}
+}
+
+// TestTokenNeverGoesOverHTTP: with a token in the environment, a plain
+// http:// remote is refused before gen connects, and the server never
+// receives the token; --allow-insecure-remote (AllowInsecure) sends it,
+// which shows the server would have seen it.
+func TestTokenNeverGoesOverHTTP(t *testing.T) {
+	srv := gittest.NewServer(t, "x-access-token", "s3cret")
+	url := srv.NewBare(t, "home-ops.git")
+	vars := env(map[string]string{"GITHUB_TOKEN": "s3cret"})
+	dir := workRepo(t, url)
+	g := open(t, dir)
+	_, err := g.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars})
+	if err == nil {
+		t.Fatal("a token was offered to a plain http remote")
+	}
+	for _, w := range []string{"plain http", "GITHUB_TOKEN", "--allow-insecure-remote", srv.URL} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
+	}
+	// A password written in the remote URL is a credential too.
+	pwDir := workRepo(t, strings.Replace(url, "http://", "http://x-access-token:s3cret@", 1))
+	if _, err := open(t, pwDir).PushTarget(context.Background(), gitops.PushOptions{}); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("a password in an http remote URL: %v", err)
+	}
+	if got := srv.Received(); len(got) != 0 {
+		t.Fatalf("the http server received credentials: %q", got)
+	}
+
+	target, err := g.PushTarget(context.Background(), gitops.PushOptions{Getenv: vars, AllowInsecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Push(context.Background(), target, plumbing.NewHash(gittest.Git(t, dir, "rev-parse", "HEAD"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Received(); len(got) == 0 || got[len(got)-1] != "s3cret" {
+		t.Fatalf("with AllowInsecure the server should have received the token, got %q", got)
+	}
+}
+
+// TestRemoteURLsAreRedacted: URLs that Go's parser rejects, and scp-style
+// addresses, reach messages without their password.
+func TestRemoteURLsAreRedacted(t *testing.T) {
+	for _, remote := range []string{
+		"https://bot:pw%zz-hunter2@127.0.0.1:1/x.git",
+		"https://bot:pw hunter2@127.0.0.1:1/x.git",
+		"bot:hunter2@127.0.0.1:org/repo.git",
+		"ssh://bot:hunter2@127.0.0.1:1/org/repo.git",
+	} {
+		g := open(t, workRepo(t, remote))
+		_, err := g.PushTarget(context.Background(), gitops.PushOptions{Getenv: env(map[string]string{"GITHUB_TOKEN": "tok-hunter3"})})
+		if err == nil {
+			t.Fatalf("%s: no error", remote)
+		}
+		if strings.Contains(err.Error(), "hunter") {
+			t.Errorf("%s: the error leaks a credential: %v", remote, err)
+		}
+		if !strings.Contains(err.Error(), "REDACTED") {
+			t.Errorf("%s: the error does not show the redacted URL: %v", remote, err)
+		}
 	}
 }

@@ -29,6 +29,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/gen-gitops/gen/internal/netguard"
 )
 
 // Options say which cluster to talk to.
@@ -157,6 +159,10 @@ func contextNames(cfg clientcmdapi.Config) string {
 // New builds a client for a rest.Config (tests use the one envtest gives).
 func New(cfg *rest.Config) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
+	// client-go uses http.DefaultTransport for a plain-HTTP cluster
+	// without TLS settings; the cluster is one the user chose, so its
+	// requests pass gen's network guard.
+	cfg.Wrap(netguard.Through)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/promote"
 	"github.com/gen-gitops/gen/internal/cli"
 	"github.com/gen-gitops/gen/internal/live"
 	"github.com/gen-gitops/gen/internal/live/livetest"
@@ -25,7 +26,7 @@ import (
 
 var exampleDomains = map[string]string{"SECRET_DOMAIN": "example.com", "SECRET_DOMAIN_TWO": "example.org"}
 
-// fixtures are the scratch apps under generator/testdata/promote: what a
+// fixtures are the scratch apps under generator/promote/testdata/promote: what a
 // user applied (applied.yaml) and what `kubectl get -o yaml` printed for
 // it from this test server (live.yaml), which the generator's offline
 // tests promote.
@@ -35,7 +36,7 @@ var fixtures = []string{"hello", "notes", "odd"}
 const fixtureKinds = "deploy,svc,httproute,dnsendpoint,cm,secret,pvc,cronjob,pdb"
 
 func fixtureDir(t *testing.T, name string) string {
-	return filepath.Join(testutil.ModuleRoot(t), "generator", "testdata", "promote", name)
+	return filepath.Join(testutil.ModuleRoot(t), "generator", "promote", "testdata", "promote", name)
 }
 
 // runGen runs gen's CLI in-process.
@@ -125,7 +126,7 @@ func cleanedYAML(t *testing.T, data []byte) string {
 	}
 	var parts []string
 	for _, o := range objs {
-		c, _ := generator.Clean(o)
+		c, _ := promote.Clean(o)
 		js, _ := c.MarshalJSON()
 		parts = append(parts, string(js))
 	}

@@ -22,7 +22,7 @@ const ScratchLabel = "scratch.app"
 var (
 	HTTPRouteKind   = schema.GroupKind{Group: "gateway.networking.k8s.io", Kind: "HTTPRoute"}
 	DNSEndpointKind = schema.GroupKind{Group: "externaldns.k8s.io", Kind: "DNSEndpoint"}
-	// ChuteKind is the chute operator's Chute (generator.ChuteGroup): a
+	// ChuteKind is the chute operator's Chute (access.ChuteGroup): a
 	// scratch app behind Cloudflare Access has one instead of a route.
 	ChuteKind = schema.GroupKind{Group: "chutes.troubleshat.com", Kind: "Chute"}
 )

@@ -3,7 +3,7 @@
 // infrastructure (gateways, external-dns, the tunnel, cert-manager,
 // cluster-secrets) plus apps that gen's own add-app generator writes.
 //
-// Two apps are generated with generator.AddApp (an app-template HelmRelease
+// Two apps are generated with apps.Add (an app-template HelmRelease
 // on the primary domain, and plain manifests on the secondary domain with
 // an HTTPRoute and a DNSEndpoint) and stamped out under other names, so
 // that a 5,000-app repository takes seconds to write; the namespace
@@ -19,7 +19,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/apps"
 	"github.com/gen-gitops/gen/internal/repo"
 )
 
@@ -51,14 +51,14 @@ func Generate(base, dir string, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("reading the base repository: %w", err)
 	}
-	templates := []generator.AddAppOptions{
-		{Namespace: tplNamespace, Name: tplApp, Mode: generator.ModeAppTemplate, Image: "ghcr.io/traefik/whoami:v1.11.0", Port: 80, Hosts: []string{tplApp}, Gateway: "external"},
-		{Namespace: tplNamespace, Name: tplApp, Mode: generator.ModeRaw, Image: "ghcr.io/traefik/whoami:v1.11.0", Port: 8080, Hosts: []string{tplApp + ".example.org"}, Gateway: "external"},
+	templates := []apps.AddOptions{
+		{Namespace: tplNamespace, Name: tplApp, Mode: apps.ModeAppTemplate, Image: "ghcr.io/traefik/whoami:v1.11.0", Port: 80, Hosts: []string{tplApp}, Gateway: "external"},
+		{Namespace: tplNamespace, Name: tplApp, Mode: apps.ModeRaw, Image: "ghcr.io/traefik/whoami:v1.11.0", Port: 8080, Hosts: []string{tplApp + ".example.org"}, Gateway: "external"},
 	}
 	var stamps [][]stampFile
 	var nsFiles map[string][]byte
 	for _, o := range templates {
-		cs, err := generator.AddApp(r, o)
+		cs, err := apps.Add(r.Model(), o)
 		if err != nil {
 			return fmt.Errorf("generating the template app: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/secret"
 	"github.com/gen-gitops/gen/internal/flux"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/schema"
@@ -66,7 +67,7 @@ func Changeset(r *repo.Repo, cs *generator.Changeset) error {
 	opts := Options(r)
 	// A change to cluster-secrets changes which variables exist.
 	if data, ok := files[r.ClusterSecretsFile]; ok && isChanged[r.ClusterSecretsFile] {
-		opts.Names = generator.SecretKeys(data)
+		opts.Names = secret.Keys(data)
 	}
 	rendered, all, err := flux.RenderChanged(flux.ArtifactFiles(files), r.RootKustomizations, changed, opts)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/apps"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/testutil"
 	"github.com/gen-gitops/gen/internal/validate"
@@ -22,12 +23,12 @@ func load(t *testing.T, dir string) *repo.Repo {
 func TestGeneratedAppsValidate(t *testing.T) {
 	for _, dir := range []string{testutil.ExampleRepo(t), testutil.AntonCorpus(t)} {
 		r := load(t, dir)
-		for _, opts := range []generator.AddAppOptions{
-			{Namespace: "default", Name: "hello", Mode: generator.ModeAppTemplate, Image: "nginx:1.27", Hosts: []string{"hello"}},
-			{Namespace: "brand-new", Name: "web", Mode: generator.ModeRaw, Image: "nginx:1.27", Port: 8080, Hosts: []string{"web"}},
-			{Namespace: "default", Name: "chart", Mode: generator.ModeChart, Chart: "oci://ghcr.io/x/charts/y", ChartVersion: "1.0.0"},
+		for _, opts := range []apps.AddOptions{
+			{Namespace: "default", Name: "hello", Mode: apps.ModeAppTemplate, Image: "nginx:1.27", Hosts: []string{"hello"}},
+			{Namespace: "brand-new", Name: "web", Mode: apps.ModeRaw, Image: "nginx:1.27", Port: 8080, Hosts: []string{"web"}},
+			{Namespace: "default", Name: "chart", Mode: apps.ModeChart, Chart: "oci://ghcr.io/x/charts/y", ChartVersion: "1.0.0"},
 		} {
-			cs, err := generator.AddApp(r, opts)
+			cs, err := apps.Add(r.Model(), opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +42,7 @@ func TestGeneratedAppsValidate(t *testing.T) {
 func TestValidationCatches(t *testing.T) {
 	r := load(t, testutil.ExampleRepo(t))
 	base := func() *generator.Changeset {
-		cs, err := generator.AddApp(r, generator.AddAppOptions{Namespace: "default", Name: "hello", Mode: generator.ModeRaw, Image: "nginx:1.27", Hosts: []string{"hello"}})
+		cs, err := apps.Add(r.Model(), apps.AddOptions{Namespace: "default", Name: "hello", Mode: apps.ModeRaw, Image: "nginx:1.27", Hosts: []string{"hello"}})
 		if err != nil {
 			t.Fatal(err)
 		}

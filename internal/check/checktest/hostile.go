@@ -11,6 +11,12 @@
 //	limits: Name=N ...    lower check.Limits fields for this case
 //	symlink: PATH -> TARGET
 //	generate: PATH KIND N see Generate
+//
+// A case names a server standing in for an attacker's with a placeholder
+// in its files: {{attacker}} for one that answers, {{silent}} for one that
+// accepts connections and never answers (host:port each). A test that
+// starts such servers sets Case.Attacker and Case.Silent before Build;
+// otherwise both are an address nothing listens on.
 package checktest
 
 import (
@@ -31,6 +37,16 @@ import (
 	"github.com/gen-gitops/gen/internal/testutil"
 )
 
+// Placeholders for the attacker's servers in a case's files.
+const (
+	AttackerPlaceholder = "{{attacker}}"
+	SilentPlaceholder   = "{{silent}}"
+)
+
+// nowhere is where the attacker's servers are when no test started them:
+// a loopback port nothing listens on.
+const nowhere = "127.0.0.1:1"
+
 // Case is one hostile repository.
 type Case struct {
 	Name     string
@@ -40,6 +56,10 @@ type Case struct {
 	archive  *txtar.Archive
 	links    [][2]string
 	gens     [][3]string
+
+	// Attacker and Silent are the host:port filled in for
+	// AttackerPlaceholder and SilentPlaceholder.
+	Attacker, Silent string
 }
 
 // Dir returns the folder of the corpus.
@@ -114,8 +134,15 @@ func (c *Case) Build(t testing.TB, dir string) {
 			t.Fatal(err)
 		}
 	}
+	addr := func(a string) string {
+		if a == "" {
+			return nowhere
+		}
+		return a
+	}
+	fill := strings.NewReplacer(AttackerPlaceholder, addr(c.Attacker), SilentPlaceholder, addr(c.Silent))
 	for _, f := range c.archive.Files {
-		write(f.Name, f.Data)
+		write(f.Name, []byte(fill.Replace(string(f.Data))))
 	}
 	for _, g := range c.gens {
 		n, err := strconv.Atoi(g[2])

@@ -1,11 +1,14 @@
 // Package gittest runs a real git server on loopback for tests: the git
 // binary's smart-HTTP backend (git http-backend) behind Go's CGI handler,
-// with HTTP basic authentication like a forge. Pushes and fetches go
-// through the same code a hosted repository runs.
+// with HTTP basic authentication like a forge, over plain HTTP or HTTPS.
+// Pushes and fetches go through the same code a hosted repository runs.
+// The server records every password it is sent, so a test can show that
+// a credential never reached it.
 package gittest
 
 import (
 	"crypto/subtle"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/cgi"
@@ -14,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -25,12 +29,41 @@ type Server struct {
 	Root string
 	// User and Password are the only credentials accepted.
 	User, Password string
+	// CAFile is, for an HTTPS server, a PEM file of the certificate its
+	// clients must trust (SSL_CERT_FILE for gen, GIT_SSL_CAINFO for git);
+	// CA holds the same PEM.
+	CAFile string
+	CA     []byte
+
+	mu       sync.Mutex
+	received []string
 }
 
-// NewServer starts a server that accepts user:password and stops it when
-// the test ends. It skips the test when git or git http-backend is
-// missing (and fails it in CI, where they must be installed).
+// Received returns every password the server was sent, in order, right
+// or wrong.
+func (s *Server) Received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.received...)
+}
+
+// NewServer starts a plain HTTP server that accepts user:password and
+// stops it when the test ends. It skips the test when git or git
+// http-backend is missing (and fails it in CI, where they must be
+// installed).
 func NewServer(t testing.TB, user, password string) *Server {
+	t.Helper()
+	return newServer(t, user, password, false)
+}
+
+// NewTLSServer is NewServer over HTTPS, with a certificate for 127.0.0.1
+// that clients trust through CAFile or CA.
+func NewTLSServer(t testing.TB, user, password string) *Server {
+	t.Helper()
+	return newServer(t, user, password, true)
+}
+
+func newServer(t testing.TB, user, password string, useTLS bool) *Server {
 	t.Helper()
 	git, err := exec.LookPath("git")
 	if err != nil {
@@ -57,8 +90,13 @@ func NewServer(t testing.TB, user, password string) *Server {
 		// The backend's complaints reach the client as HTTP errors.
 		Stderr: io.Discard,
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, p, ok := r.BasicAuth()
+		if ok {
+			s.mu.Lock()
+			s.received = append(s.received, p)
+			s.mu.Unlock()
+		}
 		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.User)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(s.Password)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -66,6 +104,16 @@ func NewServer(t testing.TB, user, password string) *Server {
 		}
 		h.ServeHTTP(w, r)
 	}))
+	if useTLS {
+		srv.StartTLS()
+		s.CA = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		s.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+		if err := os.WriteFile(s.CAFile, s.CA, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	return s

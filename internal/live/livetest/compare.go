@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/generator/promote"
 	"github.com/gen-gitops/gen/internal/flux"
 )
 
@@ -114,8 +115,8 @@ func renderPromoted(files map[string][]byte, roots []string, cs *generator.Chang
 // by path. An image without a tag equals the same image at :latest.
 // It returns one line per difference.
 func ComparePodTemplates(scratch, promoted *unstructured.Unstructured) []string {
-	a, _ := generator.Clean(scratch)
-	b, _ := generator.Clean(promoted)
+	a, _ := promote.Clean(scratch)
+	b, _ := promote.Clean(promoted)
 	na, nb := normalWorkload(a.Object), normalWorkload(b.Object)
 	var diffs []string
 	diff("", na, nb, &diffs)
