@@ -45,6 +45,9 @@ table="$OUT/table.md"
 	echo "|---|---|---|---|---|---|---|---|---|---|"
 } > "$table"
 
+# n COUNT WORD: "1 file", "2 files".
+n() { if [ "$1" = 1 ]; then echo "1 $2"; else echo "$1 $2s"; fi; }
+
 # gen_reads: the files gen reads of a repository (repo.ReadFiles).
 gen_reads() { grep -E '(^kubernetes/|\.ya?ml$|(^|/)\.sops\.yaml$|^\.gen\.yaml$)' || true; }
 
@@ -97,7 +100,7 @@ for dir in "$CORPUS"/*/; do
 			"$GEN" check --repo "$copy" --output json > "$log/check2.json" 2> "$log/check2.stderr"
 			about=$(jq '[.findings[] | select((.file // "" | test("/conftest/")) or (.object // "" | test("conftest")) or (.message | test("conftest")))] | length' "$log/check2.json" 2>/dev/null || echo "?")
 			jq -r '.findings[] | select((.file // "" | test("/conftest/")) or (.object // "" | test("conftest")) or (.message | test("conftest"))) | "\(.file):\(.line // 0): \(.severity) [\(.rule)] \(.message)"' "$log/check2.json" > "$log/check2-conftest.txt" 2>/dev/null
-			if [ "$about" = "0" ]; then check2="ok"; else check2="$about about the app"; fi
+			if [ "$about" = "0" ]; then check2="ok"; else check2="$(n "$about" finding) about the app"; fi
 			# 4. kustomize build of the new app
 			appdir=$(cd "$copy" && find . -path "*/$ns/conftest/app" -type d | head -1)
 			if [ -n "$appdir" ] && kustomize build "$copy/$appdir" > "$log/build.yaml" 2> "$log/build.err"; then
@@ -138,11 +141,11 @@ for dir in "$CORPUS"/*/; do
 			ks=$(jq '.kustomizations | length' "$log/diff.json")
 			errs=$(jq '[(.findings // [])[] | select(.severity=="error")] | length' "$log/diff.json")
 			if [ "$missing" = "0" ]; then
-				diffres="$files files: $ks Kustomizations differ, $unused files used by no cluster"
+				diffres="$(n "$files" file): $(n "$ks" Kustomization) rendered differently, $(n "$unused" file) used by no cluster"
 			else
-				diffres="$missing of $files changed files missing"
+				diffres="$missing of $(n "$files" "changed file") missing"
 			fi
-			[ "$errs" = "0" ] || diffres="$diffres, $errs errors"
+			[ "$errs" = "0" ] || diffres="$diffres, $(n "$errs" error)"
 		fi
 	fi
 
