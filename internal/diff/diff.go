@@ -477,6 +477,7 @@ func (w *walk) visit(p pair) []pair {
 	var br, hr *flux.Rendered
 	var berr, herr error
 	var bWhole, hWhole bool
+	narrow := p.root || (p.base != nil && p.head != nil)
 	render := func(sd side, ks *flux.Kustomization) (*flux.Rendered, bool, error) {
 		if ks == nil || ks.External {
 			return nil, false, nil
@@ -484,7 +485,11 @@ func (w *walk) visit(p pair) []pair {
 		if w.overBudget() {
 			return nil, false, errBudget
 		}
-		if p.root {
+		// A Kustomization on both sides whose folder Flux generates a
+		// kustomization for renders only the sub-folders holding a
+		// change: a root, or the apps folder below the old template's
+		// root. One that is added or removed renders whole.
+		if narrow {
 			return sd.s.RenderFolders(ks, w.changed)
 		}
 		r, err := sd.s.Render(ks)
@@ -492,7 +497,7 @@ func (w *walk) visit(p pair) []pair {
 	}
 	br, bWhole, berr = render(w.base, p.base)
 	hr, hWhole, herr = render(w.head, p.head)
-	if p.root && br != nil && hr != nil && bWhole != hWhole {
+	if narrow && br != nil && hr != nil && bWhole != hWhole {
 		// Both sides must cover the same folders.
 		br, berr = w.base.s.Render(p.base)
 		hr, herr = w.head.s.Render(p.head)
