@@ -100,7 +100,7 @@ points at the full diff (--full FILE writes it).`,
 	f.repoFlags.register(fl)
 	fl.StringVar(&f.Base, "base", "", "the revision to compare with: a branch, tag or commit")
 	fl.StringVar(&f.Head, "head", worktree, "the revision to compare, or worktree for the files on disk")
-	fl.StringArrayVar(&f.Roots, "root", nil, "file holding root Flux Kustomizations, or a folder a Flux installation syncs as flux-system (repeatable; default: .gen.yaml's roots, else kubernetes/flux/cluster/ks.yaml, else the roots gen check finds)")
+	fl.StringArrayVar(&f.Roots, "root", nil, "file holding the root Flux Kustomizations of the one cluster to compare, or the folder a Flux installation syncs (repeatable; default: every cluster gen check finds, each walked on its own)")
 	fl.Var(&f.Output, "output", "what to print: text, markdown (a pull request comment) or json")
 	fl.IntVar(&f.Budget, "budget", diff.DefaultBudget, "with --output markdown: the most characters the comment takes")
 	fl.StringVar(&f.Full, "full", "", "also write the whole diff, as text, to this file (for a job artifact)")
