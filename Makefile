@@ -9,7 +9,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/gen-gitops/gen/internal/cli.Version=$(VERSION)
 
-.PHONY: build test tools vet bench demo clean
+.PHONY: build test tools vet bench demo clean conformance
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gen ./cmd/gen
@@ -34,3 +34,11 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# conformance runs gen's round trip (check, add-app, check, kustomize build,
+# remove-app, diff) on every git clone under CORPUS and writes a table to
+# $(OUT)/table.md; see scripts/conformance.sh. Not part of `make test`.
+OUT ?= conformance-out
+conformance: build
+	scripts/tools.sh bench
+	CORPUS=$(CORPUS) OUT=$(OUT) GEN=bin/gen scripts/conformance.sh

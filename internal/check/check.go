@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
@@ -18,9 +19,10 @@ import (
 
 // Options adjust a check.
 type Options struct {
-	// Roots are files holding more root Flux Kustomizations, besides the
-	// ones the repository model finds (or .gen.yaml names; else
-	// kubernetes/flux/cluster/ks.yaml when it exists).
+	// Roots are the files holding the root Flux Kustomizations (or the
+	// folder a Flux installation syncs) of the one cluster to check,
+	// instead of the clusters the repository model finds (or .gen.yaml
+	// names).
 	Roots []string
 	// Disable lists rule ids not to report.
 	Disable []string
@@ -29,6 +31,12 @@ type Options struct {
 	// Domains maps domain variables to their domains (from --domain), so
 	// that literal hostnames can be placed on a domain.
 	Domains map[string]string
+	// Cluster narrows the check to the cluster of that name, in a
+	// repository of several ("" checks every cluster).
+	Cluster string
+	// Verbose reports every finding of a rule the repository does not
+	// follow, instead of one summary per such rule.
+	Verbose bool
 }
 
 // Run checks a repository snapshot. The error is nil unless the options
@@ -59,53 +67,19 @@ func Run(snap *Snapshot, opts Options) (*Report, error) {
 	}
 	c.lines = newLines(c.files)
 
-	// 2. The repository model, when the layout is recognised.
-	model, err := repo.FromFiles(c.files, repo.LoadOptions{Domains: opts.Domains})
+	// 2. Each cluster: its model, the render of its tree, strict decoding
+	// and the contract. Clusters are checked one by one, so two roots of
+	// the same name (flux-system/cluster-apps in each) stay apart; a
+	// finding in a base they share is reported once.
+	clusters, err := c.clusters()
 	if err != nil {
-		msg := err.Error()
-		if errors.Is(err, repo.ErrUnknownShape) {
-			msg = strings.TrimPrefix(msg, repo.ErrUnknownShape.Error()+": ")
-		}
-		c.add(newFinding(RuleRepoShape, "", 0, "%s", msg))
-	} else {
-		c.model = model
+		return nil, err
 	}
-
-	// 3. Render every Kustomization.
-	c.render(c.roots())
-
-	// 4. Strict decoding and the contract.
-	c.decode()
-	c.customResources()
-	if c.tree != nil {
-		c.contract()
+	for _, cl := range clusters {
+		c.checkCluster(cl)
 	}
 	c.files = nil
 	return c.report(snap), nil
-}
-
-// roots returns the root files: the model's (or the default, when it
-// exists or nothing else is given) and the ones asked for.
-func (c *checker) roots() []string {
-	var base []string
-	if c.model != nil {
-		base = c.model.RootKustomizations
-	}
-	if len(base) == 0 {
-		if _, ok := c.files[flux.DefaultRoot]; ok || len(c.opts.Roots) == 0 {
-			base = []string{flux.DefaultRoot}
-		}
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, r := range append(base, c.opts.Roots...) {
-		r = strings.TrimPrefix(path.Clean(r), "./")
-		if !seen[r] {
-			seen[r] = true
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // checker holds one check's state.
@@ -126,6 +100,18 @@ type checker struct {
 	// objects are every rendered object with the Kustomization that
 	// rendered it.
 	objects []rendered
+
+	// artifactFiles are the files source-controller's artifact holds
+	// (flux.ArtifactFiles), what the renders read.
+	artifactFiles flux.Files
+
+	// remoteOff is where remote bases are turned off (noRemoteBases).
+	remoteOnce sync.Once
+	remoteOff  string
+
+	// clusters and the counts of what was rendered, over every cluster.
+	clusterInfos                              []ClusterInfo
+	kustomizations, built, notBuilt, nObjects int
 }
 
 // rendered is one rendered object and its Kustomization.
@@ -168,7 +154,7 @@ func (c *checker) render(roots []string) {
 			return
 		}
 	}
-	tree, err := flux.RenderAll(c.files, roots, flux.TreeOptions{
+	tree, err := flux.RenderAll(c.artifact(), roots, flux.TreeOptions{
 		RenderOptions: c.renderOptions(),
 		MaxObjects:    c.limits.MaxObjects,
 		MaxInputBytes: c.limits.MaxRenderBytes,
@@ -189,7 +175,11 @@ func (c *checker) render(roots []string) {
 	}
 	for i, ks := range tree.Kustomizations {
 		if ks.External {
-			c.add(c.ksFinding(RuleNotBuilt, ks, "spec.sourceRef", "builds %s from %s, not from this repository; it is not checked", ks.Path, ks.SourceRef))
+			what := ks.Path
+			if what == "" || what == "." {
+				what = "the root"
+			}
+			c.add(c.ksFinding(RuleNotBuilt, ks, "spec.sourceRef", "builds %s from %s, not from this repository; it is not checked", what, ks.SourceRef))
 			continue
 		}
 		r := tree.Rendered[i]
@@ -256,6 +246,41 @@ func (c *checker) renderOptions() flux.RenderOptions {
 	return opts
 }
 
+// artifact returns the files a render reads: those source-controller
+// puts in the artifact, without CI files or what .sourceignore ignores.
+func (c *checker) artifact() flux.Files {
+	if c.artifactFiles == nil {
+		c.artifactFiles = flux.ArtifactFiles(c.files)
+	}
+	return c.artifactFiles
+}
+
+// noRemoteBases returns where the repository turns kustomize-controller's
+// remote bases off (a --no-remote-bases=true argument, in the patches of a
+// FluxInstance or of flux bootstrap's kustomization), as file:line; "" when
+// it does not.
+func (c *checker) noRemoteBases() string {
+	c.remoteOnce.Do(func() {
+		const flag = "--no-remote-bases=true"
+		var files []string
+		for p, data := range c.files {
+			if bytes.Contains(data, []byte(flag)) {
+				files = append(files, p)
+			}
+		}
+		sort.Strings(files)
+		for _, p := range files {
+			for i, line := range strings.Split(string(c.files[p]), "\n") {
+				if t := strings.TrimSpace(line); strings.Contains(t, flag) && !strings.HasPrefix(t, "#") {
+					c.remoteOff = fmt.Sprintf("%s:%d", p, i+1)
+					return
+				}
+			}
+		}
+	})
+	return c.remoteOff
+}
+
 func (c *checker) renderError(e *flux.RenderError) {
 	ks := e.Kustomization
 	var unsafe *flux.UnsafeError
@@ -268,8 +293,23 @@ func (c *checker) renderError(e *flux.RenderError) {
 			case flux.ProblemExec:
 				rule = RuleExec
 			}
-			f := newFinding(rule, p.File, c.lines.textLine(p.File, "", "", p.Ref), "%s entry %q: %s; %s was not built",
-				p.Field, p.Ref, strings.TrimPrefix(p.String(), fmt.Sprintf("%s: %s entry %q ", p.File, p.Field, p.Ref)), ks)
+			line := c.lines.textLine(p.File, "", "", p.Ref)
+			var f Finding
+			if rule == RuleRemote {
+				// kustomize-controller fetches remote bases unless it runs
+				// with --no-remote-bases=true: only then does Flux fail too.
+				if where := c.noRemoteBases(); where != "" {
+					f = newFinding(rule, p.File, line, "%s entry %q is remote, and kustomize-controller runs with --no-remote-bases=true (%s), so Flux fails to build %s too",
+						p.Field, p.Ref, where, ks)
+					f.Severity = SeverityError
+				} else {
+					f = newFinding(rule, p.File, line, "%s entry %q is remote; gen does not fetch it, so %s (path %s) was not checked",
+						p.Field, p.Ref, ks, specPath(ks))
+				}
+			} else {
+				f = newFinding(rule, p.File, line, "%s entry %q: %s; %s was not built",
+					p.Field, p.Ref, strings.TrimPrefix(p.String(), fmt.Sprintf("%s: %s entry %q ", p.File, p.Field, p.Ref)), ks)
+			}
 			f.Kustomization = ks.ID().String()
 			c.add(f)
 		}
@@ -318,6 +358,9 @@ func (c *checker) fluxFinding(ks *flux.Kustomization, f flux.Finding) {
 	case flux.FindingUndefinedVar:
 		kind, name := splitObjectID(f.Object)
 		out = newFinding(RuleUndefinedVar, f.File, c.lines.textLine(f.File, kind, name, "${"+f.Var), "%s", f.Message)
+		if f.Severity == flux.SeverityWarning {
+			out.Severity = SeverityWarning
+		}
 	case flux.FindingNoDecryption:
 		kind, name := splitObjectID(f.Object)
 		out = newFinding(RuleDecryption, f.File, c.lines.docLine(f.File, kind, name), "%s", f.Message)
@@ -418,24 +461,50 @@ func (c *checker) report(snap *Snapshot) *Report {
 		rep.Findings = append(rep.Findings, f)
 	}
 	rep.Findings = sortFindings(rep.Findings)
+	if !c.opts.Verbose {
+		rep.Findings = groupFindings(rep.Findings)
+	}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}
 	rep.Summary.Files = len(snap.Files)
-	rep.Summary.Objects = len(c.objects)
-	if c.tree != nil {
-		rep.Summary.Kustomizations = len(c.tree.Kustomizations)
-		for i, ks := range c.tree.Kustomizations {
-			switch {
-			case ks.External:
-				rep.Summary.NotBuilt++
-			case c.tree.Rendered[i] != nil:
-				rep.Summary.Built++
-			}
-		}
-	}
+	rep.Summary.Objects = c.nObjects
+	rep.Summary.Kustomizations = c.kustomizations
+	rep.Summary.Built = c.built
+	rep.Summary.NotBuilt = c.notBuilt
+	rep.Clusters = c.clusterInfos
 	rep.count()
 	return rep
+}
+
+// groupFindings replaces each group of two or more findings of a rule the
+// repository does not follow by one summary finding, after the others.
+func groupFindings(in []Finding) []Finding {
+	count := map[string]int{}
+	for _, f := range in {
+		if f.Group != "" {
+			count[f.Group]++
+		}
+	}
+	done := map[string]bool{}
+	out := in[:0:0]
+	var summaries []Finding
+	for _, f := range in {
+		if f.Group == "" || count[f.Group] < 2 {
+			out = append(out, f)
+			continue
+		}
+		if done[f.Group] {
+			continue
+		}
+		done[f.Group] = true
+		_, summary, _ := strings.Cut(f.Group, "|")
+		summaries = append(summaries, Finding{Rule: f.Rule, Severity: f.Severity, Message: summary + "; gen check --verbose lists them",
+			Fix: Rules[f.Rule].Fix, Group: f.Group, Findings: count[f.Group]})
+	}
+	// Summaries have no file: they go last, as sortFindings puts such
+	// findings.
+	return append(out, summaries...)
 }
 
 // kustomizationsByID indexes the tree.

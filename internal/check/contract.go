@@ -53,12 +53,42 @@ func (c *checker) registration() {
 			if app.Registered || app.KS == "" {
 				continue
 			}
+			if line := commentedEntry(c.files[ns.Kustomization], name); line > 0 {
+				f := newFinding(RuleDisabledApp, ns.Kustomization, line,
+					"app %s/%s is disabled: its entry in %s is commented out, so Flux does not deploy it", nsName, name, ns.Kustomization)
+				c.add(f)
+				continue
+			}
 			f := newFinding(RuleUnregisteredApp, app.KS, c.lines.docLine(app.KS, "Kustomization", ""),
 				"app %s/%s: %s does not list ./%s/ks.yaml, so Flux never deploys it", nsName, name, ns.Kustomization, name)
 			f.Fix = fmt.Sprintf("add `- ./%s/ks.yaml` to the resources of %s", name, ns.Kustomization)
 			c.add(f)
 		}
 	}
+}
+
+// commentedEntry returns the line of a commented-out list entry naming
+// the app's folder (`# - ./plex/ks.yaml`, `#- plex/ks.yaml  # later`), or 0:
+// such an entry is a disable someone wrote on purpose.
+func commentedEntry(data []byte, app string) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if !strings.HasPrefix(t, "#") {
+			continue
+		}
+		t = strings.TrimSpace(strings.TrimLeft(t, "#"))
+		if !strings.HasPrefix(t, "-") {
+			continue
+		}
+		entry := strings.TrimSpace(strings.TrimPrefix(t, "-"))
+		entry, _, _ = strings.Cut(entry, " ")
+		entry = strings.Trim(entry, `"'`)
+		entry = strings.TrimPrefix(entry, "./")
+		if first, _, _ := strings.Cut(entry, "/"); first == app {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // provider is a Kustomization that some kind of resource needs deployed
@@ -113,6 +143,7 @@ func (c *checker) dependsOn() {
 	// declared counts, for each provider, the Kustomizations that need it
 	// and declare it.
 	declared := map[*flux.Kustomization]int{}
+	declaredRoute := map[*flux.Kustomization]int{}
 	var pending []missingDep
 
 	for i, ks := range c.tree.Kustomizations {
@@ -170,8 +201,10 @@ func (c *checker) dependsOn() {
 		}
 		var missing []*flux.Kustomization
 		for p := range need {
-			if !routeOnly[p] {
-				if deps[p.ID()] {
+			if deps[p.ID()] {
+				if routeOnly[p] {
+					declaredRoute[p]++
+				} else {
 					declared[p]++
 				}
 			}
@@ -195,16 +228,36 @@ func (c *checker) dependsOn() {
 	// its findings are warnings there. Where most declare it, the ones
 	// that do not are the mistakes.
 	lacking := map[*flux.Kustomization]int{}
+	lackingRoute := map[*flux.Kustomization]int{}
 	for _, m := range pending {
 		if m.f.Rule == RuleDependsOnRequired {
 			lacking[m.provider]++
+		} else {
+			lackingRoute[m.provider]++
 		}
 	}
 	for _, m := range pending {
-		if m.f.Rule == RuleDependsOnRequired && declared[m.provider] < lacking[m.provider] {
+		have, lack := declared[m.provider], lacking[m.provider]
+		if m.f.Rule == RuleDependsOnRoute {
+			have, lack = declaredRoute[m.provider], lackingRoute[m.provider]
+		}
+		if have < lack {
+			// Not followed: a warning, and one of a group that the report
+			// shows once (the list behind --verbose).
+			m.f.Group = fmt.Sprintf("%s %s|%d Kustomizations need %s in dependsOn and do not declare it; %d of the %d that need it do, so the repository does not follow this rule",
+				m.f.Rule, m.provider.ID(), lack, m.provider.ID(), have, have+lack)
+			if m.f.Rule == RuleDependsOnRoute {
+				// A warning already: only grouped.
+				c.add(m.f)
+				continue
+			}
 			m.f.Severity = SeverityWarning
-			m.f.Message += fmt.Sprintf("; %d of the %d Kustomizations that need %s declare it, so the repository does not follow this rule and this is a warning",
-				declared[m.provider], declared[m.provider]+lacking[m.provider], m.provider.ID())
+			if have+lack == 1 {
+				m.f.Message += fmt.Sprintf("; it is the only Kustomization that needs %s, so the repository does not show the rule followed and this is a warning", m.provider.ID())
+			} else {
+				m.f.Message += fmt.Sprintf("; %d of the %d Kustomizations that need %s declare it, so the repository does not follow this rule and this is a warning",
+					have, have+lack, m.provider.ID())
+			}
 		}
 		c.add(m.f)
 	}
@@ -355,7 +408,7 @@ func (c *checker) charts() {
 			used[key] = true
 			if !exists[key] && !c.buildFailed {
 				kind, rest, _ := strings.Cut(key, "/")
-				c.add(objFinding(newFinding(RuleChartRef, o.Origin, line(field), "HelmRelease %s: %s names %s %s, which no Kustomization of the repository renders", u.GetName(), field, kind, rest), ks, o))
+				c.add(objFinding(newFinding(RuleChartRef, o.Origin, line(field), "%s names %s %s, which no Kustomization of the repository renders", field, kind, rest), ks, o))
 			}
 		}
 		if releases == 0 {
@@ -369,7 +422,7 @@ func (c *checker) charts() {
 			key := u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
 			if !used[key] {
 				c.add(objFinding(newFinding(RuleChartSource, o.Origin, c.lines.docLine(o.Origin, u.GetKind(), u.GetName()),
-					"%s %s is declared beside the HelmRelease but no HelmRelease or Kustomization of %s uses it; an app keeps exactly one chart source", u.GetKind(), u.GetName(), ks), ks, o))
+					"declared beside a HelmRelease, but nothing that %s builds uses it; an app keeps exactly one chart source", ks), ks, o))
 			}
 		}
 	}
@@ -638,6 +691,23 @@ func (c *checker) routes() {
 	gws := c.gateways()
 	dns := c.dnsNames()
 	domains := c.domainSuffixes()
+	// served maps each hostname of a route that does not redirect to the
+	// gateways it is served through.
+	served := map[string]map[string]bool{}
+	for _, rt := range all {
+		if rt.redirect {
+			continue
+		}
+		for _, h := range rt.hostnames {
+			for _, ref := range rt.parentRefs {
+				gw, _ := ref["name"].(string)
+				if served[h] == nil {
+					served[h] = map[string]bool{}
+				}
+				served[h][gw] = true
+			}
+		}
+	}
 	for _, rt := range all {
 		u := rt.o.Unstructured
 		kind, name := u.GetKind(), u.GetName()
@@ -645,8 +715,10 @@ func (c *checker) routes() {
 		if rt.o.Unstructured.GetKind() == "HTTPRoute" {
 			ann := rt.annotations
 			if rt.redirect && ann["external-dns.alpha.kubernetes.io/controller"] != "none" {
-				c.add(objFinding(newFinding(RuleRedirectDNS, rt.o.Origin, at("metadata"),
-					"%sredirects but lacks the annotation external-dns.alpha.kubernetes.io/controller: none", rt.id), rt.ks, rt.o))
+				if clash := redirectClash(rt, served, gws); clash != "" {
+					c.add(objFinding(newFinding(RuleRedirectDNS, rt.o.Origin, at("metadata"),
+						"%sredirects %s, and external-dns publishes a record for it that clashes with the one of %s; annotate the redirect with external-dns.alpha.kubernetes.io/controller: none", rt.id, clashHost(rt, served, gws), clash), rt.ks, rt.o))
+				}
 			}
 			if _, ok := ann["external-dns.alpha.kubernetes.io/target"]; ok {
 				c.add(objFinding(newFinding(RuleRouteTarget, rt.o.Origin, at("metadata.annotations"),
@@ -795,6 +867,55 @@ func (c *checker) domainList() string {
 	return strings.Join(parts, ", ")
 }
 
+// redirectClash says which gateway's record a redirect route's record
+// would clash with: a hostname of the redirect is also served, without a
+// redirect, through a gateway of another external-dns target. Only then
+// does the redirect's record provably break another; a redirect whose
+// hostname nothing else serves needs its record to be reachable at all
+// (an old name kept published), so it is left alone.
+func redirectClash(rt route, served map[string]map[string]bool, gws map[string]gatewayInfo) string {
+	_, gw := redirectHost(rt, served, gws)
+	return gw
+}
+
+func clashHost(rt route, served map[string]map[string]bool, gws map[string]gatewayInfo) string {
+	h, _ := redirectHost(rt, served, gws)
+	return h
+}
+
+func redirectHost(rt route, served map[string]map[string]bool, gws map[string]gatewayInfo) (host, gateway string) {
+	// Attached to gateways of different targets, the redirect itself
+	// publishes one name to two targets.
+	hosts := strings.Join(rt.hostnames, ", ")
+	if hosts == "" {
+		hosts = "the hostnames of the listeners it attaches to"
+	}
+	for i, a := range rt.parentRefs {
+		for _, b := range rt.parentRefs[i+1:] {
+			an, _ := a["name"].(string)
+			bn, _ := b["name"].(string)
+			if ga, gb := gws[an], gws[bn]; an != bn && ga.target != "" && gb.target != "" && ga.target != gb.target {
+				return hosts, "its own parentRef to gateway " + bn + " (" + an + " and " + bn + " publish to different targets)"
+			}
+		}
+	}
+	for _, h := range rt.hostnames {
+		for _, ref := range rt.parentRefs {
+			mine, _ := ref["name"].(string)
+			for other := range served[h] {
+				if other == mine {
+					continue
+				}
+				a, b := gws[mine], gws[other]
+				if a.target != b.target || a.target == "" {
+					return h, "the route served through gateway " + other
+				}
+			}
+		}
+	}
+	return "", ""
+}
+
 // gatewayInfo is what the route rules need of a Gateway.
 type gatewayInfo struct {
 	namespace string
@@ -809,6 +930,8 @@ type gatewayInfo struct {
 	// plain are its HTTP listeners, with the namespaces they admit routes
 	// from: "All", "Same" or "Selector".
 	plain []listener
+	// target is its external-dns target annotation ("" when none).
+	target string
 }
 
 // listener is a Gateway's plain HTTP listener.
@@ -871,6 +994,7 @@ func (c *checker) gateways() map[string]gatewayInfo {
 			}
 		}
 		target := u.GetAnnotations()["external-dns.alpha.kubernetes.io/target"]
+		g.target = target
 		if strings.HasPrefix(target, "external.") {
 			g.external, anyTarget = true, true
 		}

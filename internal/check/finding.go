@@ -22,6 +22,12 @@ type Finding struct {
 	Message       string `json:"message"`
 	// Fix is the rule's one-line fix.
 	Fix string `json:"fix,omitempty"`
+	// Group is set on findings of a rule most of the repository does not
+	// follow: "key|summary". The report shows such a group once, with the
+	// count, unless Options.Verbose asks for each finding.
+	Group string `json:"-"`
+	// Findings, on a group's summary, are how many findings it stands for.
+	Findings int `json:"findings,omitempty"`
 }
 
 // Location returns "file:line", "file" or "".
@@ -108,8 +114,24 @@ type Summary struct {
 
 // Report is the result of a check.
 type Report struct {
-	Findings []Finding `json:"findings"`
-	Summary  Summary   `json:"summary"`
+	// Clusters are the clusters checked, with their roots and why gen
+	// took them for clusters.
+	Clusters []ClusterInfo `json:"clusters"`
+	Findings []Finding     `json:"findings"`
+	Summary  Summary       `json:"summary"`
+}
+
+// ClusterInfo is one cluster a check covered.
+type ClusterInfo struct {
+	Name string `json:"name"`
+	// Roots are the root files or sync folder its tree starts from.
+	Roots []string `json:"roots"`
+	// AppsDir is its folder of namespace folders ("" when none was found).
+	AppsDir string `json:"appsDir,omitempty"`
+	// Why says how gen found it.
+	Why string `json:"why"`
+	// Kustomizations counts the Flux Kustomizations of its tree.
+	Kustomizations int `json:"kustomizations"`
 }
 
 // Failed reports whether any finding is an error.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,10 +70,51 @@ func (l *lines) doc(file, kind, name string) *yaml.Node {
 	if len(ofKind) == 1 {
 		return ofKind[0]
 	}
+	if name != "" {
+		// A name written with variables (${APP}-config) is matched as
+		// a pattern, when only one document fits it.
+		var fits []*yaml.Node
+		for _, d := range ofKind {
+			if written := scalar(mapGet(mapGet(d, "metadata"), "name")); strings.Contains(written, "${") && namePattern(written).MatchString(name) {
+				fits = append(fits, d)
+			}
+		}
+		if len(fits) == 1 {
+			return fits[0]
+		}
+	} else if len(ofKind) > 0 {
+		// No name asked for: a finding about the file as a whole is on
+		// its first document of the kind.
+		return ofKind[0]
+	}
 	if len(docs) == 1 {
 		return docs[0]
 	}
 	return nil
+}
+
+// namePattern turns a name written with ${VAR} references into a pattern
+// that any value of the variables matches.
+func namePattern(written string) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("^")
+	for rest := written; rest != ""; {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(regexp.QuoteMeta(rest))
+			break
+		}
+		b.WriteString(regexp.QuoteMeta(rest[:i]))
+		end := strings.Index(rest[i:], "}")
+		if end < 0 {
+			b.WriteString(regexp.QuoteMeta(rest[i:]))
+			break
+		}
+		b.WriteString(".*")
+		rest = rest[i+end+1:]
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
 }
 
 // docLine returns the line a document starts on, 0 when not found.

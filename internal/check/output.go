@@ -65,6 +65,8 @@ func writeText(w io.Writer, rep *Report, color bool) error {
 		return code + s + ansiReset
 	}
 	var b strings.Builder
+	b.WriteString(paint(ansiDim, clustersLine(rep)))
+	b.WriteString("\n")
 	for _, f := range rep.Findings {
 		if loc := f.Location(); loc != "" {
 			b.WriteString(paint(ansiBold, loc))
@@ -98,6 +100,42 @@ func writeText(w io.Writer, rep *Report, color bool) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// clustersLine says which clusters and roots the check found, and why:
+// one line for one cluster, a line for each after the first when there are
+// several.
+func clustersLine(rep *Report) string {
+	describe := func(c ClusterInfo) string {
+		s := "roots " + strings.Join(c.Roots, ", ")
+		if len(c.Roots) == 1 {
+			s = "root " + c.Roots[0]
+		}
+		if c.AppsDir != "" {
+			s += ", apps in " + c.AppsDir
+		}
+		return s + " (" + c.Why + ")"
+	}
+	switch len(rep.Clusters) {
+	case 0:
+		return "gen check: no cluster found"
+	case 1:
+		c := rep.Clusters[0]
+		if c.Name == "" || c.Name == "default" {
+			return "gen check: " + describe(c)
+		}
+		return "gen check: cluster " + c.Name + ": " + describe(c)
+	}
+	names := make([]string, len(rep.Clusters))
+	for i, c := range rep.Clusters {
+		names[i] = c.Name
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "gen check: %d clusters: %s", len(rep.Clusters), strings.Join(names, ", "))
+	for _, c := range rep.Clusters {
+		fmt.Fprintf(&b, "\n  %s: %s", c.Name, describe(c))
+	}
+	return b.String()
 }
 
 // summaryLine says what was checked and what was found.

@@ -48,6 +48,7 @@ const (
 	RuleSubstituteFrom    = "substitute-from"
 	RuleUndefinedVar      = "undefined-var"
 	RuleUnregisteredApp   = "unregistered-app"
+	RuleDisabledApp       = "disabled-app"
 	RuleChartSource       = "chart-source"
 	RuleChartRef          = "chart-ref"
 	RuleDependsOnRequired = "depends-on-required"
@@ -100,6 +101,8 @@ var Rules = map[string]Rule{
 	// The repository's contract.
 	RuleUnregisteredApp: {RuleUnregisteredApp, SeverityError, "an app's ks.yaml is not listed in its namespace kustomization, so Flux never deploys it",
 		"add `- ./<app>/ks.yaml` to the resources of the namespace's kustomization.yaml"},
+	RuleDisabledApp: {RuleDisabledApp, SeverityInfo, "an app's entry in its namespace kustomization is commented out: it is disabled on purpose",
+		"nothing to do; uncomment the entry to deploy the app again"},
 	RuleChartSource: {RuleChartSource, SeverityError, "a HelmRelease does not name exactly one chart (spec.chartRef or spec.chart), or its app declares several chart sources",
 		"keep exactly one of spec.chartRef (with an OCIRepository) or spec.chart.spec (with a HelmRepository or GitRepository)"},
 	RuleChartRef: {RuleChartRef, SeverityError, "a HelmRelease's chartRef or chart sourceRef names a source the repository does not declare",
@@ -120,7 +123,7 @@ var Rules = map[string]Rule{
 		"use a hostname on an onboarded domain, or run `gen onboard-domain <domain>` first"},
 	RuleHostNoDNSEndpoint: {RuleHostNoDNSEndpoint, SeverityError, "a hostname on a secondary domain has no DNSEndpoint, so no DNS record is ever published (external-dns only follows the gateway's primary-domain target)",
 		"add a DNSEndpoint: {dnsName: <host>, recordType: CNAME, targets: [external.<domain>]}"},
-	RuleRedirectDNS: {RuleRedirectDNS, SeverityError, "a redirect HTTPRoute lacks external-dns.alpha.kubernetes.io/controller: none, so external-dns publishes records for it",
+	RuleRedirectDNS: {RuleRedirectDNS, SeverityError, "a redirect HTTPRoute lacks external-dns.alpha.kubernetes.io/controller: none, and the record external-dns publishes for it clashes with another route's",
 		"annotate the route with external-dns.alpha.kubernetes.io/controller: none"},
 	RuleRouteTarget: {RuleRouteTarget, SeverityWarning, "an HTTPRoute carries external-dns.alpha.kubernetes.io/target, which external-dns ignores on routes",
 		"remove the annotation; the gateway's target annotation decides the record"},
@@ -128,7 +131,7 @@ var Rules = map[string]Rule{
 		"write parentRefs: [{name: <gateway>, namespace: <its namespace>, sectionName: https}]"},
 
 	// Safety on untrusted pull requests.
-	RuleRemote: {RuleRemote, SeverityError, "a kustomization refers to a URL or git repository; gen never fetches, and the build is not checked",
+	RuleRemote: {RuleRemote, SeverityWarning, "a kustomization refers to a URL or git repository; gen never fetches, so that Kustomization is not checked (an error where kustomize-controller runs with --no-remote-bases=true)",
 		"vendor the resource into the repository, or build it from a Flux GitRepository/OCIRepository source"},
 	RulePathEscape: {RulePathEscape, SeverityError, "a path leaves the repository (../ above the root, or an absolute path)",
 		"use a relative path that stays inside the repository"},

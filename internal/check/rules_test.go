@@ -111,6 +111,7 @@ func TestEveryRuleFires(t *testing.T) {
 		{rule: RuleSubstituteFrom, edits: []edit{replace(echoKS, "        kind: Secret\n", "        kind: Secret\n      - name: cluster-settings\n        kind: ConfigMap\n")}, file: echoKS},
 		{rule: RuleUndefinedVar, edits: []edit{replace(echoHR, "LOG_IGNORE_PATH: /healthz", "LOG_IGNORE_PATH: /${NOPE}")}, file: echoHR, line: 25},
 		{rule: RuleUnregisteredApp, edits: []edit{replace(defaultKus, "  - ./echo/ks.yaml\n", "")}, file: echoKS},
+		{rule: RuleDisabledApp, edits: []edit{replace(defaultKus, "  - ./echo/ks.yaml\n", "  # - ./echo/ks.yaml  ## off for now\n")}, file: defaultKus, line: 10},
 		{rule: RuleChartSource, edits: []edit{replace(echoHR, "  chartRef:\n", "  chart:\n    spec:\n      chart: x\n      sourceRef: {kind: HelmRepository, name: x}\n  chartRef:\n")}, file: echoHR},
 		{rule: RuleChartSource, edits: []edit{
 			set("kubernetes/apps/default/echo/app/helmrepository.yaml", "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: extra\nspec:\n  url: https://example.com/charts\n  interval: 1h\n"),
@@ -438,19 +439,20 @@ func TestDependsOnConvention(t *testing.T) {
 	if got := severities(rep, RuleDependsOnRequired); got != "error" {
 		t.Errorf("with one declaration: %s", got)
 	}
-	// A copy of whoami, lacking it too: one declares, two lack.
+	// A copy of whoami, lacking it too: one declares, two lack. Each
+	// finding is looked at (--verbose); by default they are one line.
 	for p, data := range files {
 		if rest, ok := strings.CutPrefix(p, "kubernetes/apps/default/whoami/"); ok {
 			files["kubernetes/apps/default/whoami2/"+rest] = []byte(strings.ReplaceAll(string(data), "whoami", "whoami2"))
 		}
 	}
 	replace("kubernetes/apps/default/kustomization.yaml", "  - ./whoami/ks.yaml\n", "  - ./whoami/ks.yaml\n  - ./whoami2/ks.yaml\n")(t, files)
-	rep, _ = Run(&Snapshot{Files: files}, Options{})
+	rep, _ = Run(&Snapshot{Files: files}, Options{Verbose: true})
 	if got := severities(rep, RuleDependsOnRequired); got != "warning warning" || rep.Failed() {
 		t.Errorf("with one declaration of three: %s, failed %v\n%v", got, rep.Failed(), rep.Findings)
 	}
 	replace("kubernetes/apps/network/cloudflare-tunnel/ks.yaml", "    - name: cloudflare-dns\n      namespace: network\n", "")(t, files)
-	rep, _ = Run(&Snapshot{Files: files}, Options{})
+	rep, _ = Run(&Snapshot{Files: files}, Options{Verbose: true})
 	if got := severities(rep, RuleDependsOnRequired); got != "warning warning warning" || rep.Failed() {
 		t.Errorf("with none: %s, failed %v", got, rep.Failed())
 	}
@@ -501,3 +503,224 @@ spec:
                   type: object
                   x-kubernetes-preserve-unknown-fields: true
 `
+
+// TestDisabledAppIsNoError: a commented-out registration is an explicit
+// disable, reported as a note; a registration that is simply missing stays
+// an error.
+func TestDisabledAppIsNoError(t *testing.T) {
+	for _, c := range []struct {
+		entry string
+		want  string
+	}{
+		{"  # - ./echo/ks.yaml\n", RuleDisabledApp},
+		{"  #- echo/ks.yaml # broken upstream\n", RuleDisabledApp},
+		{"  # - ./echoes/ks.yaml\n", RuleUnregisteredApp},
+		{"", RuleUnregisteredApp},
+	} {
+		files := example(t)
+		replace(defaultKus, "  - ./echo/ks.yaml\n", c.entry)(t, files)
+		rep, err := Run(&Snapshot{Files: files}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rules []string
+		for _, f := range rep.Findings {
+			if f.Rule == RuleDisabledApp || f.Rule == RuleUnregisteredApp {
+				rules = append(rules, f.Rule)
+			}
+		}
+		if !slices.Equal(rules, []string{c.want}) {
+			t.Errorf("entry %q: findings %v, want [%s]", c.entry, rules, c.want)
+		}
+		if rep.Failed() != (c.want == RuleUnregisteredApp) {
+			t.Errorf("entry %q: Failed() = %v", c.entry, rep.Failed())
+		}
+	}
+}
+
+// TestRemoteResourceSeverity: kustomize-controller fetches remote bases by
+// default, so a remote entry is a warning naming what was not checked; an
+// error where the repository turns remote bases off.
+func TestRemoteResourceSeverity(t *testing.T) {
+	remote := replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - https://example.com/crd.yaml\n")
+	files := example(t)
+	remote(t, files)
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := only(t, rep, RuleRemote)
+	if f.Severity != SeverityWarning || !strings.Contains(f.Message, "default/whoami") || !strings.Contains(f.Message, "not checked") || rep.Failed() {
+		t.Errorf("remote entry with remote bases on: %s (failed %v)", f, rep.Failed())
+	}
+
+	files = example(t)
+	remote(t, files)
+	files["bootstrap/flux-instance/values.yaml"] = []byte("instance:\n  kustomize:\n    patches:\n      - patch: |\n          - op: add\n            path: /spec/template/spec/containers/0/args/-\n            value: --no-remote-bases=true\n        target: {kind: Deployment, name: kustomize-controller}\n")
+	rep, err = Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = only(t, rep, RuleRemote)
+	if f.Severity != SeverityError || !strings.Contains(f.Message, "values.yaml:7") || !rep.Failed() {
+		t.Errorf("remote entry with remote bases off: %s (failed %v)", f, rep.Failed())
+	}
+}
+
+// TestRedirectDNSOnlyOnClash: a redirect route's record is left alone
+// unless it provably clashes: the same name served elsewhere through a
+// gateway of another target, or the redirect attached to two gateways of
+// different targets.
+func TestRedirectDNSOnlyOnClash(t *testing.T) {
+	redirect := func(parents, hosts string) string {
+		return "---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: old-name\nspec:\n  parentRefs:\n" + parents +
+			"  hostnames:\n" + hosts + "  rules:\n    - filters:\n        - type: RequestRedirect\n          requestRedirect:\n            hostname: whoami.example.org\n            statusCode: 301\n"
+	}
+	ext := "    - name: envoy-external\n      namespace: network\n      sectionName: https\n"
+	in := "    - name: envoy-internal\n      namespace: network\n      sectionName: https\n"
+	for _, c := range []struct {
+		name, route string
+		fire        bool
+	}{
+		{"an old name nothing else serves", redirect(ext, "    - old.${SECRET_DOMAIN}\n"), false},
+		{"the name an internal route serves", redirect(ext, "    - whoami.${SECRET_DOMAIN_TWO}\n"), false},
+		{"attached to both gateways", redirect(ext+in, "    - old.${SECRET_DOMAIN}\n"), true},
+	} {
+		files := example(t)
+		set("kubernetes/apps/default/whoami/app/redirect.yaml", c.route)(t, files)
+		replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./redirect.yaml\n")(t, files)
+		rep, err := Run(&Snapshot{Files: files}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fired := false
+		for _, f := range rep.Findings {
+			if f.Rule == RuleRedirectDNS && f.File == "kubernetes/apps/default/whoami/app/redirect.yaml" {
+				fired = true
+			}
+		}
+		if fired != c.fire {
+			t.Errorf("%s: redirect-dns fired %v, want %v:\n%s", c.name, fired, c.fire, findingList(rep.Findings))
+		}
+	}
+	// A clash with another route: the same name served through the
+	// internal gateway (another target) while the redirect is external.
+	files := example(t)
+	replace(whoamiRoute, "    - name: envoy-external\n", "    - name: envoy-internal\n")(t, files)
+	set("kubernetes/apps/default/whoami/app/redirect.yaml", redirect(ext, "    - \"whoami.${SECRET_DOMAIN_TWO}\"\n"))(t, files)
+	replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./redirect.yaml\n")(t, files)
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := only(t, rep, RuleRedirectDNS)
+	if !strings.Contains(f.Message, "envoy-internal") {
+		t.Errorf("clash message does not name the other gateway: %s", f)
+	}
+}
+
+// only returns the one finding of rule.
+func only(t *testing.T, rep *Report, rule string) Finding {
+	t.Helper()
+	var got []Finding
+	for _, f := range rep.Findings {
+		if f.Rule == rule {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d findings of %s, want 1:\n%s", len(got), rule, findingList(rep.Findings))
+	}
+	return got[0]
+}
+
+// TestMessagesReadWell: a Kustomization of another source without a path
+// says what it builds without a gap, and many chart references to sources
+// nothing renders bring a hint that the roots may be wrong.
+func TestMessagesReadWell(t *testing.T) {
+	files := example(t)
+	replace(whoamiKS, "    name: flux-system\n", "    name: upstream\n")(t, files)
+	replace(whoamiKS, "  path: ./kubernetes/apps/default/whoami/app\n", "")(t, files)
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := only(t, rep, RuleNotBuilt)
+	if strings.Contains(f.Message, "  ") || !strings.Contains(f.Message, "builds the root from") {
+		t.Errorf("not-built message: %q", f.Message)
+	}
+
+	var docs strings.Builder
+	for i := range danglingHint {
+		docs.WriteString("---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: r" + strconv.Itoa(i) +
+			"\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: missing\n")
+	}
+	files = example(t)
+	set("kubernetes/apps/default/whoami/app/releases.yaml", docs.String())(t, files)
+	replace(whoamiKus, "  - ./service.yaml\n", "  - ./service.yaml\n  - ./releases.yaml\n")(t, files)
+	rep, err = Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := false
+	for _, f := range rep.Findings {
+		if f.Rule == RuleRepoShape && strings.Contains(f.Message, "the roots may be wrong") {
+			hint = true
+		}
+	}
+	if !hint {
+		t.Errorf("no hint about the roots:\n%s", findingList(rep.Findings))
+	}
+}
+
+// TestUnfollowedRuleOnce: when most Kustomizations that need a dependency
+// do not declare it, the repository does not follow that rule: the report
+// says so once, with the count, and --verbose lists each.
+func TestUnfollowedRuleOnce(t *testing.T) {
+	files := example(t)
+	var entries strings.Builder
+	for _, n := range []string{"whoami2", "whoami3", "whoami4"} {
+		for p, data := range files {
+			if rest, ok := strings.CutPrefix(p, "kubernetes/apps/default/whoami/"); ok {
+				text := strings.ReplaceAll(string(data), "whoami", n)
+				if rest == "ks.yaml" {
+					text = strings.Replace(text, "  dependsOn:\n    - name: envoy-gateway\n      namespace: network\n    - name: cloudflare-dns\n      namespace: network\n", "", 1)
+				}
+				files["kubernetes/apps/default/"+n+"/"+rest] = []byte(text)
+			}
+		}
+		entries.WriteString("  - ./" + n + "/ks.yaml\n")
+	}
+	replace(defaultKus, "  - ./whoami/ks.yaml\n", "  - ./whoami/ks.yaml\n"+entries.String())(t, files)
+
+	rep, err := Run(&Snapshot{Files: files}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary []Finding
+	for _, f := range rep.Findings {
+		if f.Rule == RuleDependsOnRequired && strings.Contains(f.Message, "network/envoy-gateway") {
+			summary = append(summary, f)
+		}
+	}
+	if len(summary) != 1 || summary[0].Findings != 3 || summary[0].Severity != SeverityWarning ||
+		!strings.Contains(summary[0].Message, "3 Kustomizations need network/envoy-gateway in dependsOn") ||
+		!strings.Contains(summary[0].Message, "1 of the 4 that need it do") || !strings.Contains(summary[0].Message, "--verbose") {
+		t.Fatalf("want one summary of 3:\n%s", findingList(summary))
+	}
+
+	rep, err = Run(&Snapshot{Files: files}, Options{Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var each []string
+	for _, f := range rep.Findings {
+		if f.Rule == RuleDependsOnRequired && strings.Contains(f.Message, "network/envoy-gateway") {
+			each = append(each, f.File)
+		}
+	}
+	want := []string{"kubernetes/apps/default/whoami2/ks.yaml", "kubernetes/apps/default/whoami3/ks.yaml", "kubernetes/apps/default/whoami4/ks.yaml"}
+	if !slices.Equal(each, want) {
+		t.Errorf("--verbose lists %v, want %v", each, want)
+	}
+}

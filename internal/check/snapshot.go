@@ -103,6 +103,23 @@ func Wanted(p string) bool {
 	return ext == ".yaml" || ext == ".yml"
 }
 
+// belowKustomization reports whether a folder holding p, or one above it,
+// has a kustomization file (see KustomizationDirs).
+func belowKustomization(p string, kdirs map[string]bool) bool {
+	for dir := path.Dir(p); ; dir = path.Dir(dir) {
+		if kdirs[dir] {
+			return true
+		}
+		if dir == "." || dir == "/" {
+			return false
+		}
+	}
+}
+
+func isKustomizationName(name string) bool {
+	return name == "kustomization.yaml" || name == "kustomization.yml" || name == "Kustomization"
+}
+
 // Reserve is called before reading a file of the given size. It reports
 // whether to read it, recording a finding when a limit says no.
 func (b *Builder) Reserve(p string, size int64) bool {
@@ -222,6 +239,16 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 			}
 		}()
 	}
+	// The walk lists the tree first: a plain file is read when it is
+	// Wanted or lies below a folder with a kustomization file (kustomize
+	// generators read plain files beside it, wherever the repository
+	// keeps its manifests).
+	type entry struct {
+		p string
+		d fs.DirEntry
+	}
+	var entries []entry
+	kdirs := map[string]bool{}
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			// An unreadable folder is skipped, not fatal.
@@ -230,24 +257,37 @@ func ReadDir(root string, l Limits) (*Snapshot, error) {
 			}
 			return err
 		}
-		switch {
-		case d.IsDir():
+		if d.IsDir() {
 			if p != "." && (d.Name() == ".git" || d.Name() == "node_modules") {
 				return fs.SkipDir
 			}
-		case d.Type()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(filepath.Join(root, filepath.FromSlash(p)))
-			if err == nil {
-				b.Symlink(p, target)
-			}
-		case d.Type().IsRegular() && Wanted(p):
-			info, err := d.Info()
-			if err == nil && b.Reserve(p, info.Size()) {
-				jobs <- p
+			return nil
+		}
+		if d.Type().IsRegular() && isKustomizationName(d.Name()) {
+			if dir := path.Dir(p); dir != "." {
+				kdirs[dir] = true
 			}
 		}
+		entries = append(entries, entry{p, d})
 		return nil
 	})
+	for _, e := range entries {
+		if err != nil {
+			break
+		}
+		switch {
+		case e.d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(filepath.Join(root, filepath.FromSlash(e.p)))
+			if err == nil {
+				b.Symlink(e.p, target)
+			}
+		case e.d.Type().IsRegular() && (Wanted(e.p) || belowKustomization(e.p, kdirs)):
+			info, err := e.d.Info()
+			if err == nil && b.Reserve(e.p, info.Size()) {
+				jobs <- e.p
+			}
+		}
+	}
 	close(jobs)
 	wg.Wait()
 	if err != nil {

@@ -50,6 +50,8 @@ type checkFlags struct {
 	Color     colorMode
 	ListRules bool
 	Markdown  string
+	Cluster   string
+	Verbose   bool
 }
 
 // findingsError makes check exit 1 without another message: the report
@@ -77,6 +79,12 @@ read (symbolic links and ../ escapes are findings), and file sizes, YAML
 aliases, nesting and object counts are bounded. It is safe to run on an
 untrusted pull request.
 
+The first line names the clusters gen found (a FluxInstance's sync folder,
+flux bootstrap's gotk-sync.yaml, a root Kustomization no other builds, or
+.gen.yaml's roots: and clusters:) and why; each cluster is checked on its
+own. A rule most of the repository does not follow is reported once, with
+the count; --verbose lists each finding.
+
 Every finding names a rule (gen check --list-rules). Silence one with
 --disable RULE, or where it occurs with a comment on its line or the line
 above:  # gen:ignore RULE
@@ -95,7 +103,10 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
   gen check --output github --markdown check.md
 
   # Every rule with its severity and fix
-  gen check --list-rules`,
+  gen check --list-rules
+
+  # One cluster of a repository that has several
+  gen check --cluster staging`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -120,7 +131,9 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 	}
 	fl := cmd.Flags()
 	f.repoFlags.register(fl)
-	fl.StringArrayVar(&f.Roots, "root", nil, "another file holding root Flux Kustomizations, or a folder a Flux installation syncs as flux-system, besides the ones found (repeatable; default kubernetes/flux/cluster/ks.yaml)")
+	fl.StringArrayVar(&f.Roots, "root", nil, "file holding the root Flux Kustomizations of the cluster to check, or the folder a Flux installation syncs, instead of the clusters found (repeatable)")
+	fl.StringVar(&f.Cluster, "cluster", "", "check only this cluster of a repository of several (the names are on the first line of the report)")
+	fl.BoolVarP(&f.Verbose, "verbose", "v", false, "list every finding of a rule most of the repository does not follow, instead of one line with the count")
 	fl.StringSliceVar(&f.Disable, "disable", nil, "rule id not to report (repeatable, or comma-separated)")
 	fl.Var(&f.Output, "output", "what to print: text, json, github (workflow annotations) or markdown")
 	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
@@ -140,17 +153,23 @@ func (f *checkFlags) options() (check.Options, error) {
 			return check.Options{}, usageErrorf("--disable %q: no such rule; see gen check --list-rules", id)
 		}
 	}
-	return check.Options{Roots: f.Roots, Disable: f.Disable, Domains: domains}, nil
+	return check.Options{Roots: f.Roots, Disable: f.Disable, Domains: domains, Cluster: f.Cluster, Verbose: f.Verbose}, nil
 }
 
 func (f *checkFlags) color(out io.Writer, env Env) bool {
-	switch f.Color {
+	return useColor(f.Color, f.Output == checkFormat(check.FormatText), out, env)
+}
+
+// useColor resolves a --color flag: always, never, or (auto) on a
+// terminal for text output unless NO_COLOR is set or TERM is dumb.
+func useColor(mode colorMode, text bool, out io.Writer, env Env) bool {
+	switch mode {
 	case "always":
 		return true
 	case "never":
 		return false
 	}
-	if f.Output != checkFormat(check.FormatText) || env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
+	if !text || env.Getenv("NO_COLOR") != "" || env.Getenv("TERM") == "dumb" {
 		return false
 	}
 	file, ok := out.(*os.File)

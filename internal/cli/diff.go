@@ -40,10 +40,11 @@ type diffFlags struct {
 	Budget   int
 	Full     string
 	Artifact string
+	Color    colorMode
 }
 
 func newDiffCmd(streams IO, env Env) *cobra.Command {
-	f := &diffFlags{Head: worktree, Output: "text"}
+	f := &diffFlags{Head: worktree, Output: "text", Color: "auto"}
 	cmd := &cobra.Command{
 		Use:   "diff --base <rev> [--head <rev>|worktree]",
 		Short: "Show what a change does to the objects Flux applies",
@@ -92,22 +93,23 @@ points at the full diff (--full FILE writes it).`,
 			}
 			tuneGC(env)
 			flux.PreloadSchema()
-			return runDiff(streams, f, root, diff.Options{Roots: f.Roots, Domains: domains})
+			return runDiff(streams, env, f, root, diff.Options{Roots: f.Roots, Domains: domains})
 		},
 	}
 	fl := cmd.Flags()
 	f.repoFlags.register(fl)
 	fl.StringVar(&f.Base, "base", "", "the revision to compare with: a branch, tag or commit")
 	fl.StringVar(&f.Head, "head", worktree, "the revision to compare, or worktree for the files on disk")
-	fl.StringArrayVar(&f.Roots, "root", nil, "file holding root Flux Kustomizations, or a folder a Flux installation syncs as flux-system (repeatable; default: .gen.yaml's roots, else kubernetes/flux/cluster/ks.yaml, else the roots gen check finds)")
+	fl.StringArrayVar(&f.Roots, "root", nil, "file holding the root Flux Kustomizations of the one cluster to compare, or the folder a Flux installation syncs (repeatable; default: every cluster gen check finds, each walked on its own)")
 	fl.Var(&f.Output, "output", "what to print: text, markdown (a pull request comment) or json")
 	fl.IntVar(&f.Budget, "budget", diff.DefaultBudget, "with --output markdown: the most characters the comment takes")
 	fl.StringVar(&f.Full, "full", "", "also write the whole diff, as text, to this file (for a job artifact)")
+	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fl.StringVar(&f.Artifact, "artifact-name", "", "with --output markdown: how the cut-short note names the full diff (default: the --full file's name)")
 	return cmd
 }
 
-func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
+func runDiff(streams IO, env Env, f *diffFlags, root string, opts diff.Options) error {
 	repo, err := diff.Open(root)
 	if err != nil {
 		return err
@@ -173,7 +175,7 @@ func runDiff(streams IO, f *diffFlags, root string, opts diff.Options) error {
 		}
 		_, err = fmt.Fprint(streams.Out, diff.Markdown(res, diff.MarkdownOptions{Budget: f.Budget, Artifact: artifact}))
 	default:
-		err = diff.WriteText(streams.Out, res)
+		err = diff.WriteTextColor(streams.Out, res, useColor(f.Color, f.Output == "text", streams.Out, env))
 	}
 	if err != nil {
 		return err

@@ -64,6 +64,9 @@ type Result struct {
 	Head string `json:"head"`
 	// Paths are the repository files that differ.
 	Paths []string `json:"paths"`
+	// Unused are the changed files that no Kustomization of any cluster
+	// can read: nothing Flux applies changes with them.
+	Unused []string `json:"unused"`
 	// Kustomizations are those whose output differs, or that failed to
 	// render on a side, sorted by namespace and name.
 	Kustomizations []*KustomizationDiff `json:"kustomizations"`
@@ -120,6 +123,8 @@ func (r *Result) Objects() int {
 // KustomizationDiff is what changed in one Flux Kustomization's output.
 type KustomizationDiff struct {
 	ID string `json:"kustomization"`
+	// Cluster names the cluster, in a repository of several.
+	Cluster string `json:"cluster,omitempty"`
 	// Change is set when the Kustomization itself is added or removed.
 	Change Change `json:"change,omitempty"`
 	// Path is its spec.path (head side when it exists).
@@ -182,25 +187,80 @@ func Compare(base, head *check.Snapshot, opts Options) (*Result, error) {
 	headFiles, findings := check.Sanitize(head.Files, res.Paths, l)
 	res.Findings = append(res.Findings, findings...)
 
-	roots := opts.Roots
-	if len(roots) == 0 {
-		roots = headRoots(headFiles)
-	}
+	clusters := diffClusters(headFiles, opts.Roots)
 	ro := flux.RenderOptions{Vars: opts.Domains, HideSecretValues: true}
 	w := &walk{
 		opts:    opts,
-		base:    side{s: flux.NewSession(baseFiles, ro)},
-		head:    side{s: flux.NewSession(headFiles, ro)},
+		base:    side{s: flux.NewSession(flux.ArtifactFiles(baseFiles), ro)},
+		head:    side{s: flux.NewSession(flux.ArtifactFiles(headFiles), ro)},
 		changed: res.Paths,
 		limits:  l,
 		res:     res,
 	}
-	if err := w.run(roots); err != nil {
-		return nil, err
+	// Each cluster is walked on its own: two clusters' roots may have the
+	// same name (flux-system/cluster-apps), and a base they share is
+	// rendered by each.
+	for _, cl := range clusters {
+		if len(clusters) > 1 {
+			w.cluster = cl.name
+		}
+		if err := w.run(cl.roots); err != nil {
+			return nil, err
+		}
 	}
-	sort.Slice(res.Kustomizations, func(i, j int) bool { return res.Kustomizations[i].ID < res.Kustomizations[j].ID })
+	res.Unused = w.unused()
+	sort.Slice(res.Kustomizations, func(i, j int) bool {
+		a, b := res.Kustomizations[i], res.Kustomizations[j]
+		if a.Cluster != b.Cluster {
+			return a.Cluster < b.Cluster
+		}
+		return a.ID < b.ID
+	})
 	res.Images = imageChanges(w.pairs)
 	return res, nil
+}
+
+// clusterRoots is one cluster's name and roots, for the walk.
+type clusterRoots struct {
+	name  string
+	roots []string
+}
+
+// diffClusters returns the clusters to walk: the one --root names, else
+// every cluster the repository model finds in the head revision (as gen
+// check does), else the configured or default root.
+func diffClusters(files flux.Files, roots []string) []clusterRoots {
+	if len(roots) > 0 {
+		return []clusterRoots{{roots: roots}}
+	}
+	if cs, err := genrepo.DiscoverClusters(files); err == nil && len(cs) > 0 {
+		out := make([]clusterRoots, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, clusterRoots{name: c.Name, roots: c.Roots})
+		}
+		return out
+	}
+	return []clusterRoots{{roots: headRoots(files)}}
+}
+
+// unused lists the changed paths that no Kustomization the walk met, of
+// any cluster, can read (a workflow file, a Talos config, a folder no
+// cluster builds): the diff says so rather than leave them unexplained.
+func (w *walk) unused() []string {
+	var out []string
+	for _, p := range w.res.Paths {
+		used := false
+		for _, v := range w.visited {
+			if v.ks != nil && v.side.s.Reads(v.ks, p) {
+				used = true
+				break
+			}
+		}
+		if !used {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // configuredRoots reads .gen.yaml's roots, else the default root.
@@ -271,6 +331,16 @@ type walk struct {
 
 	// pairs are every compared object pair, for the image table.
 	pairs []objectPair
+	// cluster names the cluster being walked, in a repository of several.
+	cluster string
+	// visited are the Kustomizations the walk met, on each side.
+	visited []visitedKS
+}
+
+// visitedKS is a Kustomization the walk met, and the side it is on.
+type visitedKS struct {
+	side side
+	ks   *flux.Kustomization
 }
 
 // pair is a Kustomization on both sides (either may be nil).
@@ -393,6 +463,9 @@ func (w *walk) visit(p pair) []pair {
 		w.mu.Unlock()
 		return nil
 	}
+	w.mu.Lock()
+	w.visited = append(w.visited, visitedKS{w.base, p.base}, visitedKS{w.head, p.head})
+	w.mu.Unlock()
 	affected := p.root || w.affected(p)
 	if !affected {
 		// Its output is the same on both sides; only a child it declares
@@ -404,6 +477,7 @@ func (w *walk) visit(p pair) []pair {
 	var br, hr *flux.Rendered
 	var berr, herr error
 	var bWhole, hWhole bool
+	narrow := p.root || (p.base != nil && p.head != nil)
 	render := func(sd side, ks *flux.Kustomization) (*flux.Rendered, bool, error) {
 		if ks == nil || ks.External {
 			return nil, false, nil
@@ -411,7 +485,11 @@ func (w *walk) visit(p pair) []pair {
 		if w.overBudget() {
 			return nil, false, errBudget
 		}
-		if p.root {
+		// A Kustomization on both sides whose folder Flux generates a
+		// kustomization for renders only the sub-folders holding a
+		// change: a root, or the apps folder below the old template's
+		// root. One that is added or removed renders whole.
+		if narrow {
 			return sd.s.RenderFolders(ks, w.changed)
 		}
 		r, err := sd.s.Render(ks)
@@ -419,7 +497,7 @@ func (w *walk) visit(p pair) []pair {
 	}
 	br, bWhole, berr = render(w.base, p.base)
 	hr, hWhole, herr = render(w.head, p.head)
-	if p.root && br != nil && hr != nil && bWhole != hWhole {
+	if narrow && br != nil && hr != nil && bWhole != hWhole {
 		// Both sides must cover the same folders.
 		br, berr = w.base.s.Render(p.base)
 		hr, herr = w.head.s.Render(p.head)
@@ -436,7 +514,7 @@ func (w *walk) visit(p pair) []pair {
 		return nil
 	}
 
-	kd := &KustomizationDiff{ID: p.id.String()}
+	kd := &KustomizationDiff{ID: p.id.String(), Cluster: w.cluster}
 	switch {
 	case p.head != nil:
 		kd.Path = p.head.Path

@@ -52,7 +52,7 @@ func WriteText(w io.Writer, r *Result) error {
 		}
 	}
 	for _, k := range r.Kustomizations {
-		fmt.Fprintf(&b, "\n=== Kustomization %s%s (%s)\n", k.ID, changeNote(k.Change), k.Path)
+		fmt.Fprintf(&b, "\n=== Kustomization %s%s (%s)\n", kustomizationName(k), changeNote(k.Change), k.Path)
 		if k.HeadError != "" {
 			fmt.Fprintf(&b, "head does not render: %s\n", k.HeadError)
 		}
@@ -72,13 +72,98 @@ func WriteText(w io.Writer, r *Result) error {
 	return err
 }
 
+// WriteTextColor is WriteText with ANSI colours when color is set, as gen
+// check's text output has them: headers bold, added lines green, removed
+// lines red, hunk markers cyan.
+func WriteTextColor(w io.Writer, r *Result, color bool) error {
+	if !color {
+		return WriteText(w, r)
+	}
+	var b strings.Builder
+	if err := WriteText(&b, r); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, colorize(b.String()))
+	return err
+}
+
+const (
+	ansiReset = "\x1b[0m"
+	ansiBold  = "\x1b[1m"
+	ansiRed   = "\x1b[31m"
+	ansiGreen = "\x1b[32m"
+	ansiCyan  = "\x1b[36m"
+)
+
+// colorize paints the lines of a text diff by their first characters.
+func colorize(text string) string {
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	for _, line := range lines {
+		body := strings.TrimSuffix(line, "\n")
+		nl := line[len(body):]
+		code := ""
+		switch {
+		case body == "":
+		case strings.HasPrefix(body, "=== "), strings.HasPrefix(body, "--- "), strings.HasPrefix(body, "+++ "), strings.HasPrefix(body, "gen diff "):
+			code = ansiBold
+		case strings.HasPrefix(body, "@@"):
+			code = ansiCyan
+		case strings.HasPrefix(body, "+"):
+			code = ansiGreen
+		case strings.HasPrefix(body, "-"):
+			code = ansiRed
+		}
+		if code == "" {
+			b.WriteString(line)
+			continue
+		}
+		b.WriteString(code + body + ansiReset + nl)
+	}
+	return b.String()
+}
+
 func textSummary(r *Result) string {
 	if len(r.Paths) == 0 {
 		return fmt.Sprintf("gen diff %s..%s: no file changed\n", r.Base, r.Head)
 	}
 	a, c, d := r.counts()
-	return fmt.Sprintf("gen diff %s..%s: %d files changed; %d Kustomizations differ (%d renders): %d objects added, %d changed, %d removed\n",
-		r.Base, r.Head, len(r.Paths), len(r.Kustomizations), r.Rendered, a, c, d)
+	differ := "differ"
+	if len(r.Kustomizations) == 1 {
+		differ = "differs"
+	}
+	s := fmt.Sprintf("gen diff %s..%s: %s changed; %s %s (%s): %s added, %d changed, %d removed\n",
+		r.Base, r.Head, count(len(r.Paths), "file"), count(len(r.Kustomizations), "Kustomization"), differ,
+		count(r.Rendered, "render"), count(a, "object"), c, d)
+	if len(r.Unused) > 0 {
+		s += fmt.Sprintf("%s used by no cluster: %s\n", count(len(r.Unused), "changed file"), listSome(r.Unused, 10))
+	}
+	return s
+}
+
+// count says "1 file", "2 files".
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// listSome joins the first max items and says how many more there are.
+func listSome(items []string, max int) string {
+	if len(items) <= max {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:max], ", ") + fmt.Sprintf(" and %d more", len(items)-max)
+}
+
+// kustomizationName is a Kustomization's id, with its cluster in a
+// repository of several.
+func kustomizationName(k *KustomizationDiff) string {
+	if k.Cluster == "" {
+		return k.ID
+	}
+	return k.Cluster + ": " + k.ID
 }
 
 func (r *Result) counts() (added, changed, removed int) {
@@ -142,8 +227,15 @@ func Markdown(r *Result, opts MarkdownOptions) string {
 		return b.String()
 	}
 	a, c, d := r.counts()
-	fmt.Fprintf(&b, "`%s` → `%s`: %d files changed; **%d Kustomizations** render differently: %d objects added, %d changed, %d removed.\n\n",
-		mdCode(r.Base), mdCode(r.Head), len(r.Paths), len(r.Kustomizations), a, c, d)
+	render := "render"
+	if len(r.Kustomizations) == 1 {
+		render = "renders"
+	}
+	fmt.Fprintf(&b, "`%s` → `%s`: %s changed; **%s** %s differently: %s added, %d changed, %d removed.\n\n",
+		mdCode(r.Base), mdCode(r.Head), count(len(r.Paths), "file"), count(len(r.Kustomizations), "Kustomization"), render, count(a, "object"), c, d)
+	if len(r.Unused) > 0 {
+		fmt.Fprintf(&b, "%s used by no cluster: %s.\n\n", count(len(r.Unused), "changed file"), mdCell(listSome(r.Unused, 10)))
+	}
 	if len(r.Kustomizations) == 0 && len(r.Findings) == 0 {
 		b.WriteString("The change does not alter any rendered object.\n")
 		return b.String()
@@ -172,7 +264,7 @@ func Markdown(r *Result, opts MarkdownOptions) string {
 		for _, k := range r.Kustomizations {
 			for _, o := range k.Objects {
 				rows++
-				row := fmt.Sprintf("| %s | %s | %s | %s |\n", changeIcon(o.Change), mdCell(o.Kind), mdCell(objectName(o)), mdCell(k.ID))
+				row := fmt.Sprintf("| %s | %s | %s | %s |\n", changeIcon(o.Change), mdCell(o.Kind), mdCell(objectName(o)), mdCell(kustomizationName(k)))
 				if t.Len()+len(row) > budget/3 {
 					continue
 				}
@@ -212,7 +304,7 @@ func Markdown(r *Result, opts MarkdownOptions) string {
 	cut := false
 	for _, k := range r.Kustomizations {
 		var sec strings.Builder
-		fmt.Fprintf(&sec, "<details><summary><b>%s</b>%s — %s</summary>\n\n", html.EscapeString(k.ID), html.EscapeString(changeNote(k.Change)), html.EscapeString(sectionCounts(k)))
+		fmt.Fprintf(&sec, "<details><summary><b>%s</b>%s — %s</summary>\n\n", html.EscapeString(kustomizationName(k)), html.EscapeString(changeNote(k.Change)), html.EscapeString(sectionCounts(k)))
 		if k.HeadError != "" {
 			fmt.Fprintf(&sec, "❌ **does not render at the head:** %s\n\n", mdCell(k.HeadError))
 		}

@@ -105,7 +105,7 @@ func (r *Repository) Read(c *object.Commit, l check.Limits) (*check.Snapshot, er
 		return nil, err
 	}
 	b := check.NewBuilder(l)
-	if err := r.walk(b, nil, t, nil, ""); err != nil {
+	if err := r.walk(b, nil, t, nil, "", false); err != nil {
 		return nil, err
 	}
 	return b.Snapshot(), nil
@@ -124,7 +124,7 @@ func (r *Repository) ReadPair(base, head *object.Commit, l check.Limits) (*check
 		return nil, nil, err
 	}
 	bb, hb := check.NewBuilder(l), check.NewBuilder(l)
-	if err := r.walk(hb, bb, ht, bt, ""); err != nil {
+	if err := r.walk(hb, bb, ht, bt, "", false); err != nil {
 		return nil, nil, err
 	}
 	return bb.Snapshot(), hb.Snapshot(), nil
@@ -133,11 +133,14 @@ func (r *Repository) ReadPair(base, head *object.Commit, l check.Limits) (*check
 // walk reads tree t into b. When other is given, it is the same folder on
 // another side, read into ob: an entry with the same object on both sides
 // is read once for both, a folder that differs is walked on both sides
-// together, anything else is read for its own side.
-func (r *Repository) walk(b, ob *check.Builder, t, other *object.Tree, dir string) error {
+// together, anything else is read for its own side. inKus is set below a
+// folder with a kustomization file, where plain files are read too
+// (kustomize generators read them), as check.ReadDir does.
+func (r *Repository) walk(b, ob *check.Builder, t, other *object.Tree, dir string, inKus bool) error {
+	inKus = inKus || dir != "" && (hasKustomization(t) || other != nil && hasKustomization(other))
 	if other == nil {
 		for _, e := range t.Entries {
-			if err := r.entry([]*check.Builder{b}, e, dir); err != nil {
+			if err := r.entry([]*check.Builder{b}, e, dir, inKus); err != nil {
 				return err
 			}
 		}
@@ -152,7 +155,7 @@ func (r *Repository) walk(b, ob *check.Builder, t, other *object.Tree, dir strin
 		delete(others, e.Name)
 		switch {
 		case ok && oe.Hash == e.Hash && oe.Mode == e.Mode:
-			if err := r.entry([]*check.Builder{b, ob}, e, dir); err != nil {
+			if err := r.entry([]*check.Builder{b, ob}, e, dir, inKus); err != nil {
 				return err
 			}
 		case ok && e.Mode == filemode.Dir && oe.Mode == filemode.Dir:
@@ -168,31 +171,42 @@ func (r *Repository) walk(b, ob *check.Builder, t, other *object.Tree, dir strin
 			if err != nil {
 				return fmt.Errorf("reading %q: %w", p, err)
 			}
-			if err := r.walk(b, ob, sub, osub, p); err != nil {
+			if err := r.walk(b, ob, sub, osub, p, inKus); err != nil {
 				return err
 			}
 		default:
-			if err := r.entry([]*check.Builder{b}, e, dir); err != nil {
+			if err := r.entry([]*check.Builder{b}, e, dir, inKus); err != nil {
 				return err
 			}
 			if ok {
-				if err := r.entry([]*check.Builder{ob}, oe, dir); err != nil {
+				if err := r.entry([]*check.Builder{ob}, oe, dir, inKus); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	for _, oe := range others {
-		if err := r.entry([]*check.Builder{ob}, oe, dir); err != nil {
+		if err := r.entry([]*check.Builder{ob}, oe, dir, inKus); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// hasKustomization reports whether a folder holds a kustomization file.
+func hasKustomization(t *object.Tree) bool {
+	for _, e := range t.Entries {
+		switch e.Name {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+			return e.Mode != filemode.Dir
+		}
+	}
+	return false
+}
+
 // entry reads one tree entry (recursively for a folder) into every builder
 // of targets.
-func (r *Repository) entry(targets []*check.Builder, e object.TreeEntry, dir string) error {
+func (r *Repository) entry(targets []*check.Builder, e object.TreeEntry, dir string, inKus bool) error {
 	p := path.Join(dir, e.Name)
 	switch e.Mode {
 	case filemode.Dir:
@@ -203,8 +217,9 @@ func (r *Repository) entry(targets []*check.Builder, e object.TreeEntry, dir str
 		if err != nil {
 			return fmt.Errorf("reading %q: %w", p, err)
 		}
+		subKus := inKus || hasKustomization(sub)
 		for _, se := range sub.Entries {
-			if err := r.entry(targets, se, p); err != nil {
+			if err := r.entry(targets, se, p, subKus); err != nil {
 				return err
 			}
 		}
@@ -216,7 +231,7 @@ func (r *Repository) entry(targets []*check.Builder, e object.TreeEntry, dir str
 			}
 		}
 	case filemode.Regular, filemode.Executable, filemode.Deprecated:
-		if !check.Wanted(p) {
+		if !check.Wanted(p) && !inKus {
 			return nil
 		}
 		size, err := r.git.Storer.EncodedObjectSize(e.Hash)

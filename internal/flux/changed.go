@@ -67,13 +67,12 @@ func RenderChanged(files Files, roots []string, changed []string, opts RenderOpt
 		if ks.External || (ks.Parent != nil && !touched(ks)) {
 			continue
 		}
-		var r *Rendered
-		var err error
-		if ks.Parent == nil {
-			r, _, err = renderRootPart(snap, ks, changed, opts)
-		} else {
-			r, _, err = render(snap, ks, opts)
-		}
+		// Any Kustomization whose folder Flux generates a kustomization
+		// for is narrowed to the changed sub-folders, not only a root:
+		// under the old template's root (./kubernetes/flux) the apps
+		// folder is a child, and building it whole builds every
+		// namespace.
+		r, _, err := renderRootPart(snap, ks, changed, opts)
 		if err != nil {
 			errs = append(errs, &RenderError{Kustomization: ks, Err: err})
 			continue

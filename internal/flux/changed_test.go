@@ -1,6 +1,7 @@
 package flux
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -120,5 +121,48 @@ func TestRenderChangedNarrowsTheFolder(t *testing.T) {
 	}
 	if len(all) != 3 {
 		t.Errorf("%d Kustomizations, want the root and both apps of default", len(all))
+	}
+}
+
+// TestRenderChangedNarrowsAChildFolder: under the old template's root
+// (./kubernetes/flux, whose kustomization Flux generates), the apps folder
+// is a child Kustomization; a change in one namespace renders that
+// namespace of it, not every namespace.
+func TestRenderChangedNarrowsAChildFolder(t *testing.T) {
+	ks := func(name, path string) string {
+		return "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: " + name +
+			"\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: " + path + "\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n"
+	}
+	files := Files{
+		"kubernetes/flux/config/cluster.yaml": []byte(ks("cluster", "./kubernetes/flux")),
+		"kubernetes/flux/apps.yaml":           []byte(ks("apps", "./kubernetes/apps")),
+	}
+	for _, ns := range []string{"a", "b"} {
+		files["kubernetes/apps/"+ns+"/kustomization.yaml"] = []byte("resources:\n  - ./web/ks.yaml\n")
+		files["kubernetes/apps/"+ns+"/web/ks.yaml"] = []byte(ks("web-"+ns, "./kubernetes/apps/"+ns+"/web/app"))
+		files["kubernetes/apps/"+ns+"/web/app/kustomization.yaml"] = []byte("resources:\n  - ./cm.yaml\n")
+		files["kubernetes/apps/"+ns+"/web/app/cm.yaml"] = []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: " + ns + "\n")
+	}
+	rendered, _, err := RenderChanged(files, []string{"kubernetes/flux/config/cluster.yaml"}, []string{"kubernetes/apps/a/web/app/cm.yaml"}, RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apps *Rendered
+	var names []string
+	for _, r := range rendered {
+		names = append(names, r.Kustomization.ID().String())
+		if r.Kustomization.Name == "apps" {
+			apps = r
+		}
+	}
+	if apps == nil || !slices.Equal(names, []string{"flux-system/cluster", "flux-system/apps", "flux-system/web-a"}) {
+		t.Fatalf("rendered %v, want the root, apps and web-a", names)
+	}
+	var objs []string
+	for _, o := range apps.Objects {
+		objs = append(objs, o.ID())
+	}
+	if len(objs) != 1 || !strings.Contains(objs[0], "web-a") {
+		t.Errorf("the apps folder rendered %v, want only namespace a's Kustomization", objs)
 	}
 }

@@ -275,7 +275,9 @@ func readRoots(clean map[string][]byte, roots []string) ([]*Kustomization, error
 			if !IsFolder(clean, p) {
 				return nil, fmt.Errorf("reading root %q: file not found in the repository", p)
 			}
-			ks, err := newKustomization(syncKustomization(p), "", DefaultNamespace, nil)
+			obj := syncKustomization(p)
+			applySyncPatches(obj, clean)
+			ks, err := newKustomization(obj, "", DefaultNamespace, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -345,13 +345,15 @@ func (p *postProcess) object(res *resource.Resource, origin string) (*Object, []
 				return nil, nil, fmt.Errorf("rendering %s: %s from %q: %w", ks, id, origin, err)
 			}
 			// With no variable at all the controller substitutes nothing.
-			outcome := "it is substituted with an empty string"
+			outcome, severity := "it is substituted with an empty string", SeverityError
 			if len(p.vars) == 0 && !p.always {
-				outcome = "it is left as it is, since no variable is defined"
+				// Nothing breaks today; the first variable defined would
+				// blank it.
+				outcome, severity = "it is left as it is, since no variable is defined (defining one would substitute it with an empty string)", SeverityWarning
 			}
 			for _, name := range undefined {
 				findings = append(findings, Finding{
-					Severity: SeverityError, Code: FindingUndefinedVar, Var: name, Kustomization: ks.ID(), File: origin, Object: id,
+					Severity: severity, Code: FindingUndefinedVar, Var: name, Kustomization: ks.ID(), File: origin, Object: id,
 					Message: fmt.Sprintf("variable ${%s} is used but defined nowhere (postBuild.substitute, postBuild.substituteFrom or the known variables); %s", name, outcome),
 				})
 			}

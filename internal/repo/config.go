@@ -11,8 +11,13 @@ import (
 type Config struct {
 	// AppsDir is the folder of namespace folders (kubernetes/apps).
 	AppsDir string `yaml:"appsDir"`
-	// Roots are the files holding the root Flux Kustomizations.
+	// Roots are the files holding the root Flux Kustomizations (or the
+	// folder a Flux installation syncs). Alone, they name the one cluster
+	// gen works on; its apps folder is found from them.
 	Roots []string `yaml:"roots"`
+	// Clusters name each cluster of a repository of several, when
+	// discovery does not find them.
+	Clusters []ClusterConfig `yaml:"clusters"`
 	// ClusterSecrets is the name of the variables Secret (cluster-secrets).
 	ClusterSecrets string `yaml:"clusterSecrets"`
 	// PrimaryDomain is the variable of the primary domain (SECRET_DOMAIN).
@@ -26,6 +31,17 @@ type Config struct {
 	} `yaml:"appTemplate"`
 }
 
+// ClusterConfig is one cluster in .gen.yaml.
+type ClusterConfig struct {
+	// Name is what --cluster selects it by.
+	Name string `yaml:"name"`
+	// Roots are its root files or sync folder.
+	Roots []string `yaml:"roots"`
+	// AppsDir is its folder of namespace folders (found from the roots
+	// when empty).
+	AppsDir string `yaml:"appsDir"`
+}
+
 // ParseConfig decodes .gen.yaml strictly: a misspelt key is an error.
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
@@ -35,7 +51,7 @@ func ParseConfig(data []byte) (Config, error) {
 		if err.Error() == "EOF" {
 			return Config{}, nil
 		}
-		return Config{}, fmt.Errorf("%w (known keys: appsDir, roots, clusterSecrets, primaryDomain, domains, appTemplate)", err)
+		return Config{}, fmt.Errorf("%w (known keys: appsDir, roots, clusters, clusterSecrets, primaryDomain, domains, appTemplate)", err)
 	}
 	return c, nil
 }

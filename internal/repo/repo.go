@@ -55,10 +55,17 @@ type Repo struct {
 	SopsConfigFile string
 	// Notes are things discovery noticed but did not treat as errors.
 	Notes []string
+	// Clusters are every cluster of the repository (see Cluster); the
+	// model describes the one called Cluster.
+	Clusters []Cluster
+	// Cluster is the name of the cluster the model describes.
+	Cluster string
 
 	objects []Object
 	// nsParents caches hasNamespaceFolders.
 	nsParents map[string]bool
+	// reach is what the cluster's Kustomizations can build (Cluster.Uses).
+	reach map[string]bool
 }
 
 // Objects returns every YAML document of the repository, in file order.
@@ -195,7 +202,10 @@ func Load(root string, opts LoadOptions) (*Repo, error) {
 // once: on a repository of hundreds of small files the time goes to system
 // calls, not bytes.
 func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
-	var paths []string
+	// Plain files are read below a folder with a kustomization file too:
+	// kustomize generators read them, wherever the manifests live.
+	var all []string
+	kdirs := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -206,13 +216,22 @@ func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() && isRepoFile(p) {
-			paths = append(paths, p)
+		if d.Type().IsRegular() {
+			all = append(all, p)
+			if isKustomizationFile(d.Name()) && path.Dir(p) != "." {
+				kdirs[path.Dir(p)] = true
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading repository: %w", err)
+	}
+	var paths []string
+	for _, p := range all {
+		if isRepoFile(p) || belowKustomization(p, kdirs) {
+			paths = append(paths, p)
+		}
 	}
 	type result struct {
 		path string
@@ -251,6 +270,17 @@ func ReadFiles(fsys fs.FS) (map[string][]byte, error) {
 		return nil, firstErr
 	}
 	return files, nil
+}
+
+// belowKustomization reports whether a folder holding p, or one above it,
+// has a kustomization file.
+func belowKustomization(p string, kdirs map[string]bool) bool {
+	for dir := path.Dir(p); dir != "." && dir != "/"; dir = path.Dir(dir) {
+		if kdirs[dir] {
+			return true
+		}
+	}
+	return false
 }
 
 // readBounded reads a file, returning nil for one over maxFileSize.
@@ -297,6 +327,12 @@ type LoadOptions struct {
 	// SecretValues are decrypted cluster-secrets values, when a key was
 	// available (see sops.LoadIdentities).
 	SecretValues map[string]string
+	// Cluster names the cluster to model in a repository of several
+	// (Repo.Clusters); "" takes the first that has an apps folder.
+	Cluster string
+	// Roots, when set, are the root files (or sync folder) of the one
+	// cluster to model, as .gen.yaml's roots: would name them (--root).
+	Roots []string
 }
 
 // domainVar matches the repository's domain variables.
@@ -321,7 +357,10 @@ func FromFiles(files map[string][]byte, opts LoadOptions) (*Repo, error) {
 	}
 	docs := parseAll(files)
 	r.objects = docs
-	if err := r.findRoots(docs); err != nil {
+	if len(opts.Roots) > 0 {
+		r.Config.Roots, r.Config.AppsDir, r.Config.Clusters = opts.Roots, "", nil
+	}
+	if err := r.findRoots(docs, opts.Cluster); err != nil {
 		return nil, err
 	}
 	r.findNamespaces(docs)
@@ -331,20 +370,150 @@ func FromFiles(files map[string][]byte, opts LoadOptions) (*Repo, error) {
 	return r, nil
 }
 
-// findRoots locates the root Flux Kustomization and the apps folder.
-func (r *Repo) findRoots(docs []Object) error {
-	if r.Config.AppsDir != "" {
-		r.AppsDir = cleanRel(r.Config.AppsDir)
-		r.RootKustomizations = r.Config.Roots
-		if !r.isDir(r.AppsDir) {
-			return fmt.Errorf("%w: apps folder %q from .gen.yaml does not exist", ErrUnknownShape, r.AppsDir)
+// DiscoverClusters returns the clusters of a repository snapshot: those
+// its .gen.yaml names, else those found by content (see Cluster). The
+// error is about .gen.yaml; a repository with no recognisable cluster has
+// none.
+func DiscoverClusters(files map[string][]byte) ([]Cluster, error) {
+	r := &Repo{Files: files, Namespaces: map[string]*Namespace{}}
+	if data, ok := files[".gen.yaml"]; ok {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			return nil, fmt.Errorf("reading \".gen.yaml\": %w", err)
+		}
+		r.Config = cfg
+	}
+	return r.clusters(parseAll(files))
+}
+
+// findRoots finds the repository's clusters and takes the one asked for
+// (the first by name when none is): its roots and apps folder.
+func (r *Repo) findRoots(docs []Object, want string) error {
+	clusters, err := r.clusters(docs)
+	if err != nil {
+		return err
+	}
+	r.Clusters = clusters
+	if len(clusters) == 0 {
+		return fmt.Errorf("%w: no Flux Kustomization whose spec.path holds namespace folders "+
+			"(folders with a kustomization.yaml listing ./<app>/ks.yaml); "+
+			"if the repository keeps apps elsewhere, say so in .gen.yaml: `appsDir: kubernetes/apps`", ErrUnknownShape)
+	}
+	sel := -1
+	if want == "" {
+		for i, c := range clusters {
+			if c.AppsDir != "" {
+				sel = i
+				break
+			}
+		}
+		if sel < 0 {
+			sel = 0
+		}
+	} else {
+		for i, c := range clusters {
+			if c.Name == want {
+				sel = i
+			}
+		}
+		if sel < 0 {
+			names := make([]string, len(clusters))
+			for i, c := range clusters {
+				names[i] = c.Name
+			}
+			return fmt.Errorf("no cluster %q; the repository's clusters are %s", want, strings.Join(names, ", "))
+		}
+	}
+	c := clusters[sel]
+	r.Cluster = c.Name
+	r.RootKustomizations = c.Roots
+	r.AppsDir = c.AppsDir
+	r.reach = c.reach
+	if r.AppsDir == "" {
+		return fmt.Errorf("%w: cluster %s (%s) has no Flux Kustomization whose spec.path holds namespace folders "+
+			"(folders with a kustomization.yaml listing ./<app>/ks.yaml); "+
+			"if the repository keeps apps elsewhere, say so in .gen.yaml: `appsDir: kubernetes/apps`", ErrUnknownShape, c.Name, strings.Join(c.Roots, ", "))
+	}
+	return nil
+}
+
+// clusters returns the clusters .gen.yaml names, else the ones found by
+// content (discoverClusters), else, for a repository whose bootstrap gen
+// does not recognise, one cluster per Flux Kustomization whose spec.path
+// holds namespace folders.
+func (r *Repo) clusters(docs []Object) ([]Cluster, error) {
+	cfg := r.Config
+	x := (*reacher)(nil)
+	var all []fluxKS
+	fill := func(c *Cluster) {
+		if x == nil {
+			decodeAll(docs, Object.IsFluxKustomization)
+			x = newReacher(r)
+			all = fluxKustomizations(docs)
+		}
+		r.fillCluster(c, all, x)
+	}
+	checkApps := func(c Cluster, where string) error {
+		if c.AppsDir != "" && !r.isDir(c.AppsDir) {
+			return fmt.Errorf("%w: apps folder %q from %s does not exist", ErrUnknownShape, c.AppsDir, where)
 		}
 		return nil
 	}
-	if len(r.Config.Roots) > 0 {
-		r.RootKustomizations = r.Config.Roots
+	if len(cfg.Clusters) > 0 {
+		var out []Cluster
+		for i, cc := range cfg.Clusters {
+			c := Cluster{Name: cc.Name, AppsDir: cleanRel(cc.AppsDir), Why: ".gen.yaml names it"}
+			if c.Name == "" {
+				return nil, fmt.Errorf("reading \".gen.yaml\": clusters[%d] has no name", i)
+			}
+			for _, root := range cc.Roots {
+				c.Roots = append(c.Roots, cleanRel(root))
+			}
+			if c.AppsDir == "." {
+				c.AppsDir = ""
+			}
+			if err := checkApps(c, ".gen.yaml clusters["+c.Name+"]"); err != nil {
+				return nil, err
+			}
+			fill(&c)
+			out = append(out, c)
+		}
+		sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
 	}
-	// Candidates: Flux Kustomizations whose path holds namespace folders.
+	found := r.discoverClusters(docs)
+	if len(cfg.Roots) > 0 || cfg.AppsDir != "" {
+		c := Cluster{Why: ".gen.yaml names it"}
+		if cfg.AppsDir != "" {
+			c.AppsDir = cleanRel(cfg.AppsDir)
+			if err := checkApps(c, ".gen.yaml"); err != nil {
+				return nil, err
+			}
+		}
+		for _, root := range cfg.Roots {
+			c.Roots = append(c.Roots, cleanRel(root))
+		}
+		if len(c.Roots) == 0 {
+			// appsDir alone: the roots of the cluster that builds it.
+			for _, f := range found {
+				if f.Uses(c.AppsDir) {
+					c.Roots, c.Name, c.Why = f.Roots, f.Name, f.Why+"; .gen.yaml names its apps folder"
+					break
+				}
+			}
+		}
+		fill(&c)
+		if c.Name == "" {
+			c.Name = singleName(strings.Split(firstOr(c.Roots, c.AppsDir), "/"))
+		}
+		return []Cluster{c}, nil
+	}
+	if len(found) > 0 {
+		return found, nil
+	}
+	// Candidates: Flux Kustomizations whose path holds namespace folders;
+	// a child ks.yaml may also point at a folder of namespace-like
+	// folders: the root is the one with the shortest path.
 	decodeAll(docs, Object.IsFluxKustomization)
 	type cand struct{ file, dir string }
 	var cands []cand
@@ -352,29 +521,10 @@ func (r *Repo) findRoots(docs []Object) error {
 		if !d.IsFluxKustomization() {
 			continue
 		}
-		p := d.Str("spec", "path")
-		if p == "" {
-			continue
-		}
-		dir := cleanRel(p)
-		if r.hasNamespaceFolders(dir) {
+		if dir := cleanRel(d.Str("spec", "path")); d.Str("spec", "path") != "" && r.hasNamespaceFolders(dir) {
 			cands = append(cands, cand{d.File, dir})
 		}
 	}
-	if len(r.Config.Roots) > 0 {
-		var keep []cand
-		for _, c := range cands {
-			for _, root := range r.Config.Roots {
-				// A folder root holds its root files.
-				if root = cleanRel(root); c.file == root || strings.HasPrefix(c.file, root+"/") {
-					keep = append(keep, c)
-				}
-			}
-		}
-		cands = keep
-	}
-	// A child ks.yaml may also point at a folder of namespace-like folders;
-	// the root is the one not itself inside an apps folder.
 	sort.Slice(cands, func(i, j int) bool {
 		if len(cands[i].dir) != len(cands[j].dir) {
 			return len(cands[i].dir) < len(cands[j].dir)
@@ -382,57 +532,20 @@ func (r *Repo) findRoots(docs []Object) error {
 		return cands[i].file < cands[j].file
 	})
 	if len(cands) == 0 {
-		return fmt.Errorf("%w: no Flux Kustomization whose spec.path holds namespace folders "+
-			"(folders with a kustomization.yaml listing ./<app>/ks.yaml); "+
-			"if the repository keeps apps elsewhere, say so in .gen.yaml: `appsDir: kubernetes/apps`", ErrUnknownShape)
+		return nil, nil
 	}
-	r.AppsDir = cands[0].dir
-	if len(r.RootKustomizations) == 0 {
-		syncs := fluxSyncPaths(docs)
-		for _, c := range cands {
-			if c.dir != r.AppsDir {
-				continue
-			}
-			root := c.file
-			if dir := path.Dir(c.file); syncs[dir] && appliesMore(docs, dir, c.file) {
-				root = dir
-			}
-			r.RootKustomizations = appendUnique(r.RootKustomizations, root)
-		}
-	}
-	return nil
+	c := Cluster{AppsDir: cands[0].dir, Roots: []string{cands[0].file},
+		Why: fmt.Sprintf("no bootstrap found; the spec.path of %s holds namespace folders", cands[0].file)}
+	fill(&c)
+	c.Name = singleName(strings.Split(c.Roots[0], "/"))
+	return []Cluster{c}, nil
 }
 
-// fluxSyncPaths returns the folders a Flux Operator installation syncs the
-// cluster from: spec.sync.path of a FluxInstance, or values.instance.sync.path
-// of a HelmRelease of the flux-instance chart, when the sync is from a
-// GitRepository (the repository itself).
-func fluxSyncPaths(docs []Object) map[string]bool {
-	out := map[string]bool{}
-	for _, d := range docs {
-		if d.doc == nil || !bytes.Contains(d.doc.raw, []byte("sync:")) {
-			// Not decoded for nothing: every HelmRelease is looked at.
-			continue
-		}
-		var sync any
-		switch {
-		case d.Kind == "FluxInstance" && strings.HasPrefix(d.APIVersion, "fluxcd.controlplane.io/"):
-			sync = d.Get("spec", "sync")
-		case d.Kind == "HelmRelease" && strings.HasPrefix(d.APIVersion, "helm.toolkit.fluxcd.io/"):
-			sync = d.Get("spec", "values", "instance", "sync")
-		default:
-			continue
-		}
-		m, _ := sync.(map[string]any)
-		p, _ := m["path"].(string)
-		if kind, _ := m["kind"].(string); p == "" || (kind != "" && kind != "GitRepository") {
-			continue
-		}
-		if clean := cleanRel(p); clean != "" && clean != "." {
-			out[clean] = true
-		}
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
 	}
-	return out
+	return def
 }
 
 // appliesMore reports whether the folder dir holds Kubernetes documents
@@ -454,7 +567,8 @@ func appliesMore(docs []Object, dir, root string) bool {
 }
 
 // hasNamespaceFolders reports whether dir has at least one child folder
-// whose kustomization.yaml lists an ./<app>/ks.yaml.
+// whose kustomization.yaml registers an app: lists a file that declares a
+// Flux Kustomization (./<app>/ks.yaml, ./<app>/install.yaml, ./<app>.yaml).
 func (r *Repo) hasNamespaceFolders(dir string) bool {
 	if r.nsParents == nil {
 		// Every folder that has such a child, found in one pass: the
@@ -465,12 +579,60 @@ func (r *Repo) hasNamespaceFolders(dir string) bool {
 			if len(parts) < 3 || !isKustomizationFile(parts[len(parts)-1]) {
 				continue
 			}
+			if parts[len(parts)-2] == "flux-system" {
+				// flux bootstrap's own folder (gotk-sync.yaml) registers no app.
+				continue
+			}
 			if bytes.Contains(data, []byte("/ks.yaml")) || bytes.Contains(data, []byte("/ks.yml")) {
 				r.nsParents[strings.Join(parts[:len(parts)-2], "/")] = true
+				continue
+			}
+			k, err := ParseKustomization(data)
+			if err != nil {
+				continue
+			}
+			for _, res := range k.Resources {
+				rel := strings.TrimPrefix(path.Clean(res), "./")
+				// An app is registered by a file in its folder
+				// (./<app>/ks.yaml) or, in a flat namespace folder, by a
+				// file of its own (./<app>.yaml).
+				if strings.Count(rel, "/") > 1 || strings.HasPrefix(rel, "..") {
+					continue
+				}
+				file := path.Join(path.Dir(p), rel)
+				if isKSName(rel) || r.declaresFluxKustomization(file) && (strings.Contains(rel, "/") || !declaresSource(r.Files[file])) {
+					r.nsParents[strings.Join(parts[:len(parts)-2], "/")] = true
+					break
+				}
 			}
 		}
 	}
 	return r.nsParents[dir]
+}
+
+// isKSName reports whether a kustomization entry names an app's ks.yaml.
+func isKSName(p string) bool {
+	b := path.Base(p)
+	return b == "ks.yaml" || b == "ks.yml"
+}
+
+// declaresSource reports whether a file declares a Flux source: a file of
+// a source and a Kustomization that builds from it installs something
+// from elsewhere (CRDs from upstream), it is no app.
+func declaresSource(data []byte) bool {
+	for _, k := range []string{"kind: GitRepository", "kind: OCIRepository", "kind: HelmRepository", "kind: Bucket"} {
+		if bytes.Contains(data, []byte(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+// declaresFluxKustomization reports whether the file p holds a Flux
+// Kustomization.
+func (r *Repo) declaresFluxKustomization(p string) bool {
+	data, ok := r.Files[p]
+	return ok && bytes.Contains(data, []byte("kustomize.toolkit.fluxcd.io/")) && bytes.Contains(data, []byte("Kustomization"))
 }
 
 func isKustomizationFile(name string) bool {
@@ -501,9 +663,18 @@ func (r *Repo) findNamespaces(docs []Object) {
 		ns := &Namespace{Name: name, Dir: dir, Kustomization: p, Apps: map[string]*App{}}
 		for _, res := range k.Resources {
 			rel := strings.TrimPrefix(path.Clean(res), "./")
-			if appName, ok := strings.CutSuffix(rel, "/ks.yaml"); ok && !strings.Contains(appName, "/") {
-				ns.Apps[appName] = &App{Namespace: name, Name: appName, Dir: dir + "/" + appName, Registered: true}
+			appName, file, ok := strings.Cut(rel, "/")
+			if !ok || strings.Contains(file, "/") || !isKSName(file) && !r.declaresFluxKustomization(dir+"/"+rel) {
+				continue
 			}
+			app := &App{Namespace: name, Name: appName, Dir: dir + "/" + appName, Registered: true}
+			if !isKSName(file) {
+				app.KS = dir + "/" + rel
+			}
+			if a, ok := ns.Apps[appName]; ok && a.KS != "" && path.Base(a.KS) == "ks.yaml" {
+				continue
+			}
+			ns.Apps[appName] = app
 		}
 		r.Namespaces[name] = ns
 	}
@@ -525,7 +696,9 @@ func (r *Repo) findNamespaces(docs []Object) {
 			app = &App{Namespace: ns.Name, Name: parts[1], Dir: prefix + parts[0] + "/" + parts[1]}
 			ns.Apps[parts[1]] = app
 		}
-		app.KS = p
+		if app.KS == "" || !app.Registered {
+			app.KS = p
+		}
 	}
 	byFile := map[string][]Object{}
 	for _, d := range docs {
@@ -593,7 +766,7 @@ func (r *Repo) findClusterSecrets(docs []Object) {
 	}
 	var files []string
 	for _, d := range docs {
-		if d.Kind == "Secret" && d.Name == name {
+		if d.Kind == "Secret" && d.Name == name && r.inCluster(d.File) {
 			files = append(files, d.File)
 		}
 	}
@@ -698,7 +871,7 @@ func domainOrder(v string) string {
 // namespace is the one its app folder deploys into.
 func (r *Repo) findGateways(docs []Object) {
 	for _, d := range docs {
-		if d.Kind != "Gateway" || !strings.HasPrefix(d.APIVersion, "gateway.networking.k8s.io/") {
+		if d.Kind != "Gateway" || !strings.HasPrefix(d.APIVersion, "gateway.networking.k8s.io/") || !r.inCluster(d.File) {
 			continue
 		}
 		g := Gateway{Name: d.Name, File: d.File, Namespace: d.Str("metadata", "namespace")}
@@ -722,6 +895,12 @@ func (r *Repo) findGateways(docs []Object) {
 		r.Gateways = append(r.Gateways, g)
 	}
 	sort.Slice(r.Gateways, func(i, j int) bool { return r.Gateways[i].Name < r.Gateways[j].Name })
+}
+
+// inCluster reports whether the modelled cluster can build file: in a
+// repository of several clusters, each has its own variables and gateways.
+func (r *Repo) inCluster(file string) bool {
+	return len(r.Clusters) < 2 || r.reach == nil || covers(r.reach, file)
 }
 
 // namespaceOfFile returns the namespace an app folder's file deploys into.

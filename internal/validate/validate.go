@@ -69,7 +69,7 @@ func Changeset(r *repo.Repo, cs *generator.Changeset) error {
 	if data, ok := files[r.ClusterSecretsFile]; ok && isChanged[r.ClusterSecretsFile] {
 		opts.Names = secret.Keys(data)
 	}
-	rendered, all, err := flux.RenderChanged(files, r.RootKustomizations, changed, opts)
+	rendered, all, err := flux.RenderChanged(flux.ArtifactFiles(files), r.RootKustomizations, changed, opts)
 	if err != nil {
 		for _, e := range unjoin(err) {
 			problems = append(problems, e.Error())
