@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gen-gitops/gen/internal/action"
 	"github.com/gen-gitops/gen/internal/netguard"
 )
 
@@ -29,10 +30,7 @@ const (
 )
 
 // UsageError marks an error caused by how gen was called: exit code 2.
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
+type UsageError = action.UsageError
 
 // usageErrorf builds a UsageError.
 func usageErrorf(format string, args ...any) error {
