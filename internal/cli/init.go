@@ -12,6 +12,7 @@ import (
 	"github.com/gen-gitops/gen/internal/gitops"
 )
 
+// initFlags are init's flags; with the folder, what it runs with.
 type initFlags struct {
 	Domain              string
 	Cluster             string
@@ -28,7 +29,7 @@ type initFlags struct {
 	DryRun              bool
 }
 
-func newInitCmd(streams IO, env Env) *cobra.Command {
+func newInitCmd(streams IO, env Env, runF func(f *initFlags, dir string) error) *cobra.Command {
 	f := &initFlags{}
 	cmd := &cobra.Command{
 		Use:   "init <dir>",
@@ -63,6 +64,9 @@ API token. A folder that is not empty is refused unless --force.`,
   gen init home-ops --domain example.org --cluster home --dry-run`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(f, args[0])
+			}
 			return runInit(streams, env, f, args[0])
 		},
 	}

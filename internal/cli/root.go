@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/internal/action"
 	"github.com/gen-gitops/gen/internal/netguard"
 )
@@ -68,12 +69,12 @@ commit exactly what it touched (--commit).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
-	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env))
-	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env), newOffboardDomainCmd(streams, env))
-	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
-	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
-	root.AddCommand(newPreflightCmd(streams, env))
-	root.AddCommand(newRemoveAppCmd(streams, env), newRecoverCmd(streams, env))
+	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env, nil))
+	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env, nil), newOffboardDomainCmd(streams, env, nil))
+	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env, nil))
+	root.AddCommand(newInitCmd(streams, env, nil), newCheckCmd(streams, env, nil), newDiffCmd(streams, env, nil))
+	root.AddCommand(newPreflightCmd(streams, env, nil))
+	root.AddCommand(newRemoveAppCmd(streams, env, nil), newRecoverCmd(streams, env, nil))
 	addCompletionExamples(root)
 	return root
 }
@@ -124,24 +125,33 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 }
 
 // Run is Main with the streams and the environment given: tests run gen
-// with an Env of their own.
+// with an Env of their own. A usage error ends with where the command's
+// help is.
 func Run(args []string, streams IO, env Env) int {
 	errOut := streams.ErrOut
 	root := NewRootCmd(streams, env)
-	err := execute(root, args)
+	cmd, err := execute(root, args)
 	if err == nil {
 		return ExitOK
 	}
-	var code exitCoder
-	if errors.As(err, &code) {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(errOut, "gen: %s\n", msg)
-		}
-		return code.ExitCode()
+	_ = cmd
+	code := exitCode(err)
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(errOut, "gen: %s\n", msg)
 	}
-	fmt.Fprintf(errOut, "gen: %s\n", err)
+	return code
+}
+
+// exitCode is the exit code for err: the error's own (check's findings),
+// 2 for a usage error, 1 for any other.
+func exitCode(err error) int {
+	var coder exitCoder
+	if errors.As(err, &coder) {
+		return coder.ExitCode()
+	}
 	var usage *UsageError
-	if errors.As(err, &usage) || isCobraUsage(err) {
+	var invalid *generator.OptionsError
+	if errors.As(err, &usage) || errors.As(err, &invalid) || isCobraUsage(err) {
 		return ExitUsage
 	}
 	return ExitFailure
@@ -149,12 +159,13 @@ func Run(args []string, streams IO, env Env) int {
 
 // execute runs the command args name, with PATH emptied for one that runs
 // no program, and put back after: tests run commands in their own process.
-func execute(root *cobra.Command, args []string) error {
+// It returns the command that ran, or the one that refused its arguments.
+func execute(root *cobra.Command, args []string) (*cobra.Command, error) {
 	root.SetArgs(args)
 	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[runsNoProgram] == "true" {
 		defer netguard.ForbidPrograms()()
 	}
-	return root.Execute()
+	return root.ExecuteC()
 }
 
 // exitCoder lets an error choose its exit code (check's findings: 1).

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,16 +135,20 @@ type writeFlags struct {
 	Remote              string
 	AllowInsecureRemote bool
 	PRBody              string
+
+	// command is the command's path ("gen add-app"), which names the run
+	// in the write's lock.
+	command string
 }
 
-func (f *writeFlags) register(fs *pflag.FlagSet) {
+func (f *writeFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	f.repoFlags.register(fs)
 	fs.BoolVar(&f.DryRun, "dry-run", false, "print the change as a unified diff and write nothing")
 	fs.BoolVar(&f.Commit, "commit", false, "commit exactly the touched files with git")
 	fs.StringVar(&f.Branch, "branch", "", "with --commit: commit on this branch (created from HEAD when new)")
 	fs.StringVar(&f.Author, "author", "", "with --commit: commit author, \"Name <email>\" (default: git config)")
-	f.Output = outputText
-	fs.Var(&f.Output, "output", "what to print: text or json")
+	enumVar(cmd, &f.Output, "output", outputText, outputs, "what to print: text or json")
 	fs.BoolVar(&f.Push, "push", false, "with --commit: push the branch with git (HTTPS: token from GITHUB_TOKEN or GIT_TOKEN; SSH: the ssh-agent)")
 	fs.StringVar(&f.Remote, "remote", gitops.DefaultRemote, "with --push: the remote to push to")
 	fs.BoolVar(&f.AllowInsecureRemote, "allow-insecure-remote", false, "with --push: send the token to a plain http:// remote (in cleartext; gen refuses otherwise)")
@@ -187,16 +192,7 @@ const (
 	outputJSON outputFormat = "json"
 )
 
-func (o *outputFormat) String() string { return string(*o) }
-func (o *outputFormat) Type() string   { return "text|json" }
-func (o *outputFormat) Set(s string) error {
-	switch outputFormat(s) {
-	case outputText, outputJSON:
-		*o = outputFormat(s)
-		return nil
-	}
-	return fmt.Errorf("want text or json")
-}
+var outputs = newEnum(outputText, outputJSON)
 
 // result is what a writing command reports (--output json).
 type result struct {
@@ -212,9 +208,9 @@ type result struct {
 }
 
 // writeAction is the action.Write the write flags describe.
-func (f *writeFlags) writeAction(cmd *cobra.Command, env Env, cs *generator.Changeset) *action.Write {
+func (f *writeFlags) writeAction(env Env, cs *generator.Changeset) *action.Write {
 	w := action.NewWrite(env.action())
-	w.Command = cmd.CommandPath() + ": " + cs.Title
+	w.Command = f.command + ": " + cs.Title
 	w.DryRun, w.Commit, w.Branch, w.Author = f.DryRun, f.Commit, f.Branch, f.Author
 	w.Push, w.Remote, w.AllowInsecureRemote = f.Push, f.Remote, f.AllowInsecureRemote
 	w.PRBody = f.PRBody
@@ -223,8 +219,8 @@ func (f *writeFlags) writeAction(cmd *cobra.Command, env Env, cs *generator.Chan
 
 // runChangeset is the shared tail of every writing command: action.Write
 // validates the change and writes it, and this prints what it did.
-func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
-	res, err := f.writeAction(cmd, env, cs).Run(cmd.Context(), r, cs)
+func runChangeset(ctx context.Context, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
+	res, err := f.writeAction(env, cs).Run(ctx, r, cs)
 	if res == nil {
 		return err
 	}
