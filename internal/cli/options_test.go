@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"io"
 	"reflect"
 	"strings"
@@ -391,4 +392,36 @@ func TestPreflightAndRecoverOptions(t *testing.T) {
 		t.Errorf("recover: %+v", *r)
 	}
 	wantErr(t, parseCmd(newRecoverCmd(IO{}, noEnv, nil), []string{"x"}), `unknown command "x"`)
+}
+
+// TestUsageErrorsPointAtHelp: a usage error ends with the failing
+// command's help, at every level; other failures do not.
+func TestUsageErrorsPointAtHelp(t *testing.T) {
+	cases := []struct {
+		argv []string
+		code int
+		tail string
+	}{
+		{[]string{"add-app", "web"}, ExitUsage, "see `gen add-app --help`\n"},
+		{[]string{"scratch", "new", "hello", "--port", "0"}, ExitUsage, "see `gen scratch new --help`\n"},
+		{[]string{"nosuchcommand"}, ExitUsage, "see `gen --help`\n"},
+		{[]string{"check", "--output", "sarif"}, ExitUsage, "see `gen check --help`\n"},
+		{[]string{"recover", "--repo", t.TempDir() + "/missing"}, ExitOK, ""},
+	}
+	for _, c := range cases {
+		var errOut strings.Builder
+		code := Run(c.argv, IO{In: strings.NewReader(""), Out: io.Discard, ErrOut: &errOut}, noEnv)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d (%s)", c.argv, code, c.code, errOut.String())
+		}
+		if c.tail != "" && !strings.HasSuffix(errOut.String(), c.tail) {
+			t.Errorf("%v: stderr %q does not end with %q", c.argv, errOut.String(), c.tail)
+		}
+		if c.tail == "" && strings.Contains(errOut.String(), "--help`") {
+			t.Errorf("%v: stderr %q points at help", c.argv, errOut.String())
+		}
+	}
+	if code := exitCode(&generator.OptionsError{Err: errors.New("x")}); code != ExitUsage {
+		t.Errorf("a generator's options error exits %d", code)
+	}
 }

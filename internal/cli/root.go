@@ -75,8 +75,37 @@ commit exactly what it touched (--commit).`,
 	root.AddCommand(newInitCmd(streams, env, nil), newCheckCmd(streams, env, nil), newDiffCmd(streams, env, nil))
 	root.AddCommand(newPreflightCmd(streams, env, nil))
 	root.AddCommand(newRemoveAppCmd(streams, env, nil), newRecoverCmd(streams, env, nil))
+	groupCommands(root)
 	addCompletionExamples(root)
 	return root
+}
+
+// commandGroups are the sections of gen --help, and the commands in each;
+// the rest (version, completion, help) come last, under cobra's
+// "Additional Commands".
+var commandGroups = []struct {
+	group    cobra.Group
+	commands []string
+}{
+	{cobra.Group{ID: "apps", Title: "Apps:"}, []string{"add-app", "remove-app", "secret"}},
+	{cobra.Group{ID: "domains", Title: "Domains:"}, []string{"onboard-domain", "offboard-domain", "preflight"}},
+	{cobra.Group{ID: "scratch", Title: "Experiments outside Flux:"}, []string{"scratch", "promote"}},
+	{cobra.Group{ID: "bot", Title: "Pull request checks:"}, []string{"check", "diff"}},
+	{cobra.Group{ID: "repository", Title: "Repositories:"}, []string{"init", "recover"}},
+}
+
+// groupCommands sorts root's commands into commandGroups.
+func groupCommands(root *cobra.Command) {
+	in := map[string]string{}
+	for _, g := range commandGroups {
+		root.AddGroup(&g.group)
+		for _, c := range g.commands {
+			in[c] = g.group.ID
+		}
+	}
+	for _, c := range root.Commands() {
+		c.GroupID = in[c.Name()]
+	}
 }
 
 // addCompletionExamples gives cobra's completion commands the examples
@@ -134,10 +163,12 @@ func Run(args []string, streams IO, env Env) int {
 	if err == nil {
 		return ExitOK
 	}
-	_ = cmd
 	code := exitCode(err)
 	if msg := err.Error(); msg != "" {
 		fmt.Fprintf(errOut, "gen: %s\n", msg)
+	}
+	if code == ExitUsage && cmd != nil {
+		fmt.Fprintf(errOut, "see `%s --help`\n", cmd.CommandPath())
 	}
 	return code
 }
