@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/gen-gitops/gen/internal/check"
 	"github.com/gen-gitops/gen/internal/flux"
@@ -148,11 +149,7 @@ func (f *checkFlags) color(out io.Writer, env Env) bool {
 		return false
 	}
 	file, ok := out.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // tuneGC trades memory for time in the bot's commands, unless the user
