@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/generator/access"
@@ -323,21 +324,13 @@ func orNone(list []string) string {
 	return strings.Join(list, ",")
 }
 
-// sinceCreated prints a duration the way kubectl does, roughly: 45s, 12m, 5h, 3d.
+// sinceCreated is an object's age as kubectl's AGE column prints it
+// (45s, 7m30s, 5h, 3d4h), "-" when unknown.
 func sinceCreated(t, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
+	return duration.HumanDuration(now.Sub(t))
 }
 
 // scratchRmFlags are scratch rm's flags; with the app, what it runs with.
