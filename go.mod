@@ -7,6 +7,7 @@ toolchain go1.27.3
 require (
 	filippo.io/age v1.3.2
 	github.com/Masterminds/semver/v3 v3.5.0
+	github.com/aymanbagabas/go-udiff v0.4.2
 	github.com/cloudflare/cloudflare-go/v6 v6.10.0
 	github.com/distribution/reference v0.6.0
 	github.com/fluxcd/helm-controller/api v1.7.2
