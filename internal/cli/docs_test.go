@@ -3,7 +3,9 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gen-gitops/gen/internal/testutil"
@@ -66,5 +68,39 @@ func TestWriteDocsRemovesStalePages(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "gen_add-app.md")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestDocLinksResolve: every relative link of the README and the guides
+// points at a file of the repository (the guides moved out of the README,
+// and a link that worked there may not from docs/).
+func TestDocLinksResolve(t *testing.T) {
+	root := testutil.ModuleRoot(t)
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(pages, filepath.Join(root, "README.md"))
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	n := 0
+	for _, p := range pages {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			n++
+			if _, err := os.Stat(filepath.Join(filepath.Dir(p), filepath.FromSlash(target))); err != nil {
+				rel, _ := filepath.Rel(root, p)
+				t.Errorf("%s links to %s, which does not exist", rel, target)
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d relative links found", n)
 	}
 }
