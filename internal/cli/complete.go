@@ -58,8 +58,9 @@ func completeNamespaceSlash(env Env, f *repoFlags) completeFunc {
 	}
 }
 
-// completeDomains completes the domains the repository serves (their
-// values, known from --domain, .gen.yaml or a decrypted cluster-secrets).
+// completeDomains completes the secondary domains the repository serves
+// (their values, known from --domain, .gen.yaml or a decrypted
+// cluster-secrets); the primary one is never offboarded.
 func completeDomains(env Env, f *repoFlags) completeFunc {
 	return func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
@@ -71,7 +72,7 @@ func completeDomains(env Env, f *repoFlags) completeFunc {
 		}
 		var out []string
 		for _, d := range r.Model().Domains {
-			if d.Value != "" && strings.HasPrefix(d.Value, toComplete) {
+			if !d.Primary && d.Value != "" && strings.HasPrefix(d.Value, toComplete) {
 				out = append(out, d.Value)
 			}
 		}
