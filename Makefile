@@ -9,7 +9,7 @@ export PATH := $(TOOLS_BIN):$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/gen-gitops/gen/internal/cli.Version=$(VERSION)
 
-.PHONY: build test tools vet bench demo clean conformance
+.PHONY: build test tools vet bench demo docs clean conformance
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/gen ./cmd/gen
@@ -22,6 +22,11 @@ vet:
 
 test: tools vet
 	$(GO) test -count=1 -timeout 40m ./...
+
+# docs rewrites the command reference in docs/cmd from the commands' help;
+# TestCommandDocsAreCurrent fails until it is run after a help change.
+docs:
+	$(GO) generate ./internal/cli
 
 bench: build
 	scripts/tools.sh bench

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gen-gitops/gen/generator/internal/yamledit"
 )
 
 // AddResource adds entry to the resources list of a kustomization.yaml,
@@ -28,7 +30,7 @@ func AddResource(data []byte, entry string) ([]byte, bool, error) {
 			key, list = doc.Content[i], doc.Content[i+1]
 		}
 	}
-	lines := splitLines(data)
+	lines := yamledit.SplitLines(data)
 	if list == nil {
 		// No resources list: append one at the end of the document.
 		out := strings.TrimRight(string(data), "\n") + "\nresources:\n  - " + entry + "\n"
@@ -74,17 +76,17 @@ func AddResource(data []byte, entry string) ([]byte, bool, error) {
 		dashCol := list.Column - 1
 		newLine = strings.Repeat(" ", dashCol) + "- " + entry + "\n"
 		if after == -1 {
-			start, _, err := blockItemRange(lines, list, 0)
+			start, _, err := yamledit.BlockItemRange(lines, list, 0)
 			if err != nil {
 				return nil, false, err
 			}
 			at = start
 			// Keep comments that head the first item above it.
-			for at > 0 && strings.HasPrefix(strings.TrimSpace(lines[at-1]), "#") && indentOf(lines[at-1]) == dashCol {
+			for at > 0 && strings.HasPrefix(strings.TrimSpace(lines[at-1]), "#") && yamledit.IndentOf(lines[at-1]) == dashCol {
 				at--
 			}
 		} else {
-			_, end, err := blockItemRange(lines, list, after)
+			_, end, err := yamledit.BlockItemRange(lines, list, after)
 			if err != nil {
 				return nil, false, err
 			}
@@ -94,8 +96,8 @@ func AddResource(data []byte, entry string) ([]byte, bool, error) {
 	if at > len(lines) {
 		at = len(lines)
 	}
-	result := joinLines(insertLines(lines, at, []string{newLine}))
-	err := verifyEdit("kustomization.yaml", data, result, func(docs []any) ([]any, error) {
+	result := yamledit.JoinLines(yamledit.InsertLines(lines, at, []string{newLine}))
+	err := yamledit.VerifyEdit("kustomization.yaml", data, result, func(docs []any) ([]any, error) {
 		m, ok := docs[0].(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("not a mapping")
@@ -143,14 +145,14 @@ func resourceKey(s string) string {
 // that is not listed changes nothing. Removing the last entry leaves
 // "resources:" empty, which AddResource fills again.
 func RemoveResource(data []byte, entry string) ([]byte, bool, error) {
-	docs, err := parseStream(data)
+	docs, err := yamledit.ParseStream(data)
 	if err != nil {
 		return nil, false, fmt.Errorf("not YAML: %w", err)
 	}
 	if len(docs) == 0 || docs[0] == nil || docs[0].Kind != yaml.MappingNode {
 		return nil, false, fmt.Errorf("not a kustomization (no top-level mapping)")
 	}
-	list := mapGet(docs[0], "resources")
+	list := yamledit.MapGet(docs[0], "resources")
 	if list == nil || (list.Kind == yaml.ScalarNode && list.Tag == "!!null") {
 		return data, false, nil
 	}
@@ -166,14 +168,14 @@ func RemoveResource(data []byte, entry string) ([]byte, bool, error) {
 	if len(idx) == 0 {
 		return data, false, nil
 	}
-	if isFlow(list) {
+	if yamledit.IsFlow(list) {
 		return nil, false, fmt.Errorf("resources is not a block list; remove %s by hand", entry)
 	}
-	lines := splitLines(data)
+	lines := yamledit.SplitLines(data)
 	type span struct{ start, end int }
 	spans := make([]span, len(idx))
 	for k, i := range idx {
-		start, end, err := blockItemRange(lines, list, i)
+		start, end, err := yamledit.BlockItemRange(lines, list, i)
 		if err != nil {
 			return nil, false, err
 		}
@@ -181,10 +183,10 @@ func RemoveResource(data []byte, entry string) ([]byte, bool, error) {
 	}
 	// From the last to the first, so the earlier line numbers still hold.
 	for k := len(spans) - 1; k >= 0; k-- {
-		lines = removeLines(lines, spans[k].start, spans[k].end)
+		lines = yamledit.RemoveLines(lines, spans[k].start, spans[k].end)
 	}
-	out := joinLines(lines)
-	err = verifyEdit("kustomization.yaml", data, out, func(docs []any) ([]any, error) {
+	out := yamledit.JoinLines(lines)
+	err = yamledit.VerifyEdit("kustomization.yaml", data, out, func(docs []any) ([]any, error) {
 		m, ok := docs[0].(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("not a mapping")

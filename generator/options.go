@@ -43,3 +43,12 @@ type SecretStore interface {
 	// data as is.
 	Edit(path string, data []byte, set map[string]string, remove []string) ([]byte, error)
 }
+
+// OptionsError is what a generator's entry point returns when its options
+// do not validate: the caller asked for something that cannot be, before
+// the repository was consulted (gen exits with code 2 for it). Err is the
+// options' Validate error, unchanged.
+type OptionsError struct{ Err error }
+
+func (e *OptionsError) Error() string { return e.Err.Error() }
+func (e *OptionsError) Unwrap() error { return e.Err }

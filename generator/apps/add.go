@@ -375,7 +375,7 @@ func parseChart(s string) (chartRef, error) {
 func Add(r *generator.Repo, opts AddOptions) (*generator.Changeset, error) {
 	opts.Default()
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	if len(opts.Secrets) > 0 && opts.Sealer == nil {
 		return nil, fmt.Errorf("--secret needs SOPS encryption, and no sealer was given")

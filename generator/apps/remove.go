@@ -100,7 +100,7 @@ func (e *DependentsError) Error() string {
 // the app (unless Force), and when the app does not exist.
 func Remove(r *generator.Repo, opts RemoveOptions) (*generator.Changeset, error) {
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	ns, ok := r.Namespaces[opts.Namespace]
 	if !ok {

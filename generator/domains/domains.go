@@ -187,7 +187,7 @@ const AlreadyOnboarded = "already onboarded"
 // the domain is already onboarded.
 func Onboard(r *generator.Repo, o OnboardOptions) (*generator.Changeset, error) {
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	e := newDomainEdit(r, o.Domain, o.Skip, o.Store)
 	domain := e.domain
@@ -248,7 +248,7 @@ func Onboard(r *generator.Repo, o OnboardOptions) (*generator.Changeset, error) 
 // the domain's variable, naming the apps.
 func Offboard(r *generator.Repo, o OffboardOptions) (*generator.Changeset, error) {
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	e := newDomainEdit(r, o.Domain, o.Skip, o.Store)
 	domain := e.domain

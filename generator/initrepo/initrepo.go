@@ -159,7 +159,7 @@ func SopsConfig(recipient string) ([]byte, error) {
 func Generate(opts Options) (*generator.Changeset, error) {
 	opts.Default()
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	if opts.Sealer == nil {
 		return nil, fmt.Errorf("gen init encrypts its secrets, and no sealer was given")

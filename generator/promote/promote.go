@@ -275,7 +275,7 @@ func str0(v any) string { s, _ := v.(string); return s }
 func SelectApp(o Options) ([]*unstructured.Unstructured, []string, error) {
 	o.Default()
 	if err := o.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, &generator.OptionsError{Err: err}
 	}
 	sel, _ := labels.Parse(o.Selector)
 	var pool, picked []*unstructured.Unstructured
@@ -374,7 +374,7 @@ func sortObjects(objs []*unstructured.Unstructured) {
 func Generate(r *generator.Repo, opts Options) (*Promotion, error) {
 	opts.Default()
 	if err := opts.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	picked, notes, err := SelectApp(opts)
 	if err != nil {

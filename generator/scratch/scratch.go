@@ -147,7 +147,7 @@ func (o Options) validateExpose() error {
 func Generate(r *generator.Repo, o Options) (*Manifest, error) {
 	o.Default()
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	m := &Manifest{}
 	gateway, gatewayNS, prefix := "envoy-"+o.Gateway, "network", "external."

@@ -190,7 +190,7 @@ func (o SetOptions) Validate() error {
 // is listed in the kustomization beside it.
 func Set(r *generator.Repo, o SetOptions) (*generator.Changeset, error) {
 	if err := o.Validate(); err != nil {
-		return nil, err
+		return nil, &generator.OptionsError{Err: err}
 	}
 	sf, err := Resolve(r, o.Target, o.Name)
 	if err != nil {

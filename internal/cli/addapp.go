@@ -1,7 +1,7 @@
 package cli
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"strings"
 
@@ -16,9 +16,9 @@ type addAppFlags struct {
 	writeFlags
 	Raw           bool
 	Image         string
-	Port          int
+	Port          optionalInt
 	Env           []string
-	Replicas      int
+	Replicas      optionalInt
 	CPU           string
 	Memory        string
 	Probe         string
@@ -34,7 +34,7 @@ type addAppFlags struct {
 	Force         bool
 	ImagePolicy   string
 	ImageExtract  string
-	Expose        exposeFlag
+	Expose        generator.Expose
 	Strict        bool
 	AllowEmails   []string
 	AllowDomains  []string
@@ -43,31 +43,26 @@ type addAppFlags struct {
 	// ImageAutomation is --image-automation: false leaves the
 	// ImageUpdateAutomation to the user.
 	ImageAutomation bool
-	// ReplicasSet is set when --replicas was given: 0 is a count too.
-	ReplicasSet bool
 }
 
-// exposeFlag is --expose: gateway, tunnel or access.
-type exposeFlag generator.Expose
+// The enums of the flags several commands share.
+var (
+	exposes  = newEnum(generator.Exposes()...)
+	gateways = newEnum("external", "internal")
+)
 
-func (e *exposeFlag) String() string {
-	if *e == "" {
-		return string(generator.ExposeGateway)
-	}
-	return string(*e)
-}
-func (e *exposeFlag) Type() string { return "gateway|tunnel|access" }
-func (e *exposeFlag) Set(s string) error {
-	for _, x := range generator.Exposes() {
-		if string(x) == s {
-			*e = exposeFlag(s)
-			return nil
-		}
-	}
-	return fmt.Errorf("want gateway, tunnel or access")
+// addAppOptions is what add-app runs with: the generator's options, as
+// the flags give them (apps.Add completes and validates them), and the
+// write flags.
+type addAppOptions struct {
+	IO     IO
+	Env    Env
+	Write  writeFlags
+	App    apps.AddOptions
+	Strict bool
 }
 
-func newAddAppCmd(streams IO, env Env) *cobra.Command {
+func newAddAppCmd(streams IO, env Env, runF func(context.Context, *addAppOptions) error) *cobra.Command {
 	f := &addAppFlags{}
 	cmd := &cobra.Command{
 		Use:   "add-app <namespace>/<app>",
@@ -135,45 +130,34 @@ is written. Running the same command twice changes nothing.`,
   # Persistent storage, probes and resources
   gen add-app media/jellyfin --image jellyfin/jellyfin:10.10.3 --port 8096 --host jellyfin \
     --persist config=10Gi:/config --probe /health --cpu 500m --memory 2Gi`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeNamespaceSlash(env, &f.repoFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.ReplicasSet = cmd.Flags().Changed("replicas")
-			opts, err := f.options(args[0], streams.In)
+			app, err := f.options(args[0], streams.In)
 			if err != nil {
 				return err
 			}
-			if err := checkPortFlag(cmd, f.Port); err != nil {
+			if err := checkPortFlag(f.Port); err != nil {
 				return err
 			}
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(streams, env)
-			if err != nil {
-				return err
+			f.command = cmd.CommandPath()
+			opts := &addAppOptions{IO: streams, Env: env, Write: f.writeFlags, App: app, Strict: f.Strict}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if len(opts.Secrets) > 0 {
-				if opts.Sealer, err = env.sealer(r); err != nil {
-					return err
-				}
-			}
-			cs, err := apps.Add(r.Model(), opts)
-			if err != nil {
-				return existsErr(streams, r, err)
-			}
-			if err := preflightAddApp(cmd.Context(), streams, env, r, opts, f.Strict); err != nil {
-				return err
-			}
-			return runChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+			return addAppRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	f.writeFlags.register(fl)
+	f.writeFlags.register(cmd)
 	fl.BoolVar(&f.Raw, "raw", false, "write plain Deployment and Service manifests instead of a HelmRelease")
 	fl.StringVar(&f.Image, "image", "", "container image, e.g. ghcr.io/org/app:1.2.3")
-	fl.IntVar(&f.Port, "port", 0, "container and service port (default 80)")
+	fl.Var(&f.Port, "port", "container and service port (default 80)")
 	fl.StringArrayVar(&f.Env, "env", nil, "environment variable KEY=VALUE (repeatable)")
-	fl.IntVar(&f.Replicas, "replicas", 0, "number of replicas")
+	fl.Var(&f.Replicas, "replicas", "number of replicas")
 	fl.StringVar(&f.CPU, "cpu", "", "CPU request, e.g. 100m")
 	fl.StringVar(&f.Memory, "memory", "", "memory request and limit, e.g. 256Mi")
 	fl.StringVar(&f.Probe, "probe", "", "liveness and readiness probe: an HTTP path (/healthz) or tcp")
@@ -183,40 +167,58 @@ is written. Running the same command twice changes nothing.`,
 	fl.StringVar(&f.Values, "values", "", "with --chart: a YAML file of HelmRelease values")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "expose on a hostname: a name on the primary domain or a full hostname (repeatable)")
 	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
-	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
+	enumVar(cmd, &f.Gateway, "gateway", "external", gateways, "gateway the route attaches to: external or internal")
 	fl.StringArrayVar(&f.DependsOn, "depends-on", nil, "extra dependency <namespace>/<kustomization> (repeatable)")
 	fl.StringArrayVar(&f.Secrets, "secret", nil, "secret KEY=VALUE, KEY=@file or KEY=- for stdin (repeatable); written encrypted")
 	fl.BoolVar(&f.Force, "force", false, "replace an existing app whose files differ")
 	fl.BoolVar(&f.Strict, "strict", false, "fail, writing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
-	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute), tunnel (a cloudflared ingress rule to the Service) or access (a Chute: tunnel + Cloudflare Access)")
-	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "tunnel", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	enumVar(cmd, &f.Expose, "expose", generator.ExposeGateway, exposes, "how --host reaches the app: gateway (HTTPRoute), tunnel (a cloudflared ingress rule to the Service) or access (a Chute: tunnel + Cloudflare Access)")
 	fl.StringArrayVar(&f.AllowEmails, "allow-email", nil, "with --expose access: an email address the Access login admits (repeatable)")
 	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
 	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
 	fl.StringVar(&f.ImagePolicy, "image-policy", "", "follow new tags with Flux image automation: semver:<range> (semver:>=1.0.0) or regex:<pattern>")
 	fl.BoolVar(&f.ImageAutomation, "image-automation", true, "with --image-policy: write an ImageUpdateAutomation for the app unless one covers it (false: you run your own)")
 	fl.StringVar(&f.ImageExtract, "image-policy-extract", "", "with --image-policy regex:...: the group to order tags by, numerically ($ts for (?P<ts>...), or $1)")
-	_ = cmd.RegisterFlagCompletionFunc("gateway", cobra.FixedCompletions([]string{"external", "internal"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
+// addAppRun loads the repository, runs apps.Add and the pre-flight, and
+// writes.
+func addAppRun(ctx context.Context, o *addAppOptions) error {
+	r, err := o.Write.load(o.IO, o.Env)
+	if err != nil {
+		return err
+	}
+	opts := o.App
+	if len(opts.Secrets) > 0 {
+		if opts.Sealer, err = o.Env.sealer(r); err != nil {
+			return err
+		}
+	}
+	cs, err := apps.Add(r.Model(), opts)
+	if err != nil {
+		return existsErr(o.IO, r, err)
+	}
+	if err := preflightAddApp(ctx, o.IO, o.Env, r, opts, o.Strict); err != nil {
+		return err
+	}
+	return runChangeset(ctx, o.IO, o.Env, &o.Write, r, cs)
+}
+
 // options turns flags into generator options; every flag error is a usage
-// error (exit 2).
+// error (exit 2). The options are completed and validated by apps.Add.
 func (f *addAppFlags) options(arg string, stdin io.Reader) (apps.AddOptions, error) {
-	ns, name, ok := strings.Cut(arg, "/")
-	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return apps.AddOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+	ns, name, err := splitApp(arg)
+	if err != nil {
+		return apps.AddOptions{}, err
 	}
 	o := apps.AddOptions{
-		Namespace: ns, Name: name, Image: f.Image, Port: f.Port,
+		Namespace: ns, Name: name, Image: f.Image, Port: f.Port.v, Replicas: f.Replicas.ptr(),
 		CPU: f.CPU, Memory: f.Memory, Chart: f.Chart, ChartVersion: f.ChartVersion,
-		Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Force: f.Force, Expose: generator.Expose(f.Expose),
+		Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Force: f.Force, Expose: f.Expose,
 		Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	o.SkipImageAutomation = !f.ImageAutomation
-	if f.ReplicasSet {
-		o.Replicas = &f.Replicas
-	}
 	switch {
 	case f.Chart != "" && f.Raw:
 		return o, usageErrorf("--raw and --chart do not go together")
@@ -280,10 +282,6 @@ func (f *addAppFlags) options(arg string, stdin io.Reader) (apps.AddOptions, err
 		o.ImagePolicy = p
 	} else if f.ImageExtract != "" {
 		return o, usageErrorf("--image-policy-extract needs --image-policy regex:<pattern>")
-	}
-	o.Default()
-	if err := o.Validate(); err != nil {
-		return o, &UsageError{Err: err}
 	}
 	return o, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/gen-gitops/gen/internal/check"
 	"github.com/gen-gitops/gen/internal/flux"
@@ -16,32 +17,23 @@ import (
 // checkFormat is check's --output flag.
 type checkFormat check.Format
 
-func (o *checkFormat) String() string { return string(*o) }
-func (o *checkFormat) Type() string   { return "text|json|github|markdown" }
-func (o *checkFormat) Set(s string) error {
-	for _, f := range check.Formats {
-		if string(f) == s {
-			*o = checkFormat(f)
-			return nil
+// checkFormats and colorModes are the enums of check's --output and
+// --color.
+var (
+	checkFormats = newEnum(func() []checkFormat {
+		s := make([]checkFormat, len(check.Formats))
+		for i, f := range check.Formats {
+			s[i] = checkFormat(f)
 		}
-	}
-	return fmt.Errorf("want text, json, github or markdown")
-}
+		return s
+	}()...)
+	colorModes = newEnum[colorMode]("auto", "always", "never")
+)
 
 // colorMode is the --color flag.
 type colorMode string
 
-func (c *colorMode) String() string { return string(*c) }
-func (c *colorMode) Type() string   { return "auto|always|never" }
-func (c *colorMode) Set(s string) error {
-	switch s {
-	case "auto", "always", "never":
-		*c = colorMode(s)
-		return nil
-	}
-	return fmt.Errorf("want auto, always or never")
-}
-
+// checkFlags are check's flags, and what it runs with.
 type checkFlags struct {
 	repoFlags
 	Roots     []string
@@ -61,8 +53,8 @@ type findingsError struct{}
 func (findingsError) Error() string { return "" }
 func (findingsError) ExitCode() int { return ExitFailure }
 
-func newCheckCmd(streams IO, env Env) *cobra.Command {
-	f := &checkFlags{Output: checkFormat(check.FormatText), Color: "auto"}
+func newCheckCmd(streams IO, env Env, runF func(*checkFlags) error) *cobra.Command {
+	f := &checkFlags{}
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the whole repository the way Flux builds it, against its contract",
@@ -110,6 +102,9 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(f)
+			}
 			if f.ListRules {
 				return listRules(streams.Out)
 			}
@@ -135,8 +130,8 @@ Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage.`,
 	fl.StringVar(&f.Cluster, "cluster", "", "check only this cluster of a repository of several (the names are on the first line of the report)")
 	fl.BoolVarP(&f.Verbose, "verbose", "v", false, "list every finding of a rule most of the repository does not follow, instead of one line with the count")
 	fl.StringSliceVar(&f.Disable, "disable", nil, "rule id not to report (repeatable, or comma-separated)")
-	fl.Var(&f.Output, "output", "what to print: text, json, github (workflow annotations) or markdown")
-	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	enumVar(cmd, &f.Output, "output", checkFormat(check.FormatText), checkFormats, "what to print: text, json, github (workflow annotations) or markdown")
+	enumVar(cmd, &f.Color, "color", "auto", colorModes, "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fl.BoolVar(&f.ListRules, "list-rules", false, "print every rule with its severity and fix, and exit")
 	fl.StringVar(&f.Markdown, "markdown", "", "also write the report as Markdown to this file (for a pull request comment)")
 	_ = cmd.RegisterFlagCompletionFunc("disable", cobra.FixedCompletions(check.RuleIDs(), cobra.ShellCompDirectiveNoFileComp))
@@ -173,11 +168,7 @@ func useColor(mode colorMode, text bool, out io.Writer, env Env) bool {
 		return false
 	}
 	file, ok := out.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // tuneGC trades memory for time in the bot's commands, unless the user

@@ -17,20 +17,12 @@ import (
 // diffFormat is diff's --output flag.
 type diffFormat string
 
-func (o *diffFormat) String() string { return string(*o) }
-func (o *diffFormat) Type() string   { return "text|markdown|json" }
-func (o *diffFormat) Set(s string) error {
-	switch s {
-	case "text", "markdown", "json":
-		*o = diffFormat(s)
-		return nil
-	}
-	return fmt.Errorf("want text, markdown or json")
-}
+var diffFormats = newEnum[diffFormat]("text", "markdown", "json")
 
 // worktree is the --head value that reads the work tree from disk.
 const worktree = "worktree"
 
+// diffFlags are diff's flags, and what it runs with.
 type diffFlags struct {
 	repoFlags
 	Base     string
@@ -43,8 +35,8 @@ type diffFlags struct {
 	Color    colorMode
 }
 
-func newDiffCmd(streams IO, env Env) *cobra.Command {
-	f := &diffFlags{Head: worktree, Output: "text", Color: "auto"}
+func newDiffCmd(streams IO, env Env, runF func(*diffFlags) error) *cobra.Command {
+	f := &diffFlags{Head: worktree}
 	cmd := &cobra.Command{
 		Use:   "diff --base <rev> [--head <rev>|worktree]",
 		Short: "Show what a change does to the objects Flux applies",
@@ -77,6 +69,9 @@ points at the full diff (--full FILE writes it).`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{runsNoProgram: "true"},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(f)
+			}
 			if f.Base == "" {
 				return usageErrorf("--base is required: the revision to compare with, e.g. --base main")
 			}
@@ -101,10 +96,10 @@ points at the full diff (--full FILE writes it).`,
 	fl.StringVar(&f.Base, "base", "", "the revision to compare with: a branch, tag or commit")
 	fl.StringVar(&f.Head, "head", worktree, "the revision to compare, or worktree for the files on disk")
 	fl.StringArrayVar(&f.Roots, "root", nil, "file holding the root Flux Kustomizations of the one cluster to compare, or the folder a Flux installation syncs (repeatable; default: every cluster gen check finds, each walked on its own)")
-	fl.Var(&f.Output, "output", "what to print: text, markdown (a pull request comment) or json")
+	enumVar(cmd, &f.Output, "output", "text", diffFormats, "what to print: text, markdown (a pull request comment) or json")
 	fl.IntVar(&f.Budget, "budget", diff.DefaultBudget, "with --output markdown: the most characters the comment takes")
 	fl.StringVar(&f.Full, "full", "", "also write the whole diff, as text, to this file (for a job artifact)")
-	fl.Var(&f.Color, "color", "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	enumVar(cmd, &f.Color, "color", "auto", colorModes, "colour the text output: auto (on a terminal, unless NO_COLOR is set), always or never")
 	fl.StringVar(&f.Artifact, "artifact-name", "", "with --output markdown: how the cut-short note names the full diff (default: the --full file's name)")
 	return cmd
 }

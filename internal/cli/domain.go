@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -11,34 +12,10 @@ import (
 	"github.com/gen-gitops/gen/internal/repo"
 )
 
-// componentList is the --skip flag: components by name, comma-separated or
-// repeated; a bad name fails at parse time with the valid ones.
-type componentList []domains.Component
-
-func (c *componentList) String() string {
-	var s []string
-	for _, x := range *c {
-		s = append(s, string(x))
-	}
-	return strings.Join(s, ",")
-}
-
-func (c *componentList) Type() string { return "components" }
-
-func (c *componentList) Set(v string) error {
-	for _, part := range strings.Split(v, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		comp, err := domains.ParseComponent(part)
-		if err != nil {
-			return err
-		}
-		*c = append(*c, comp)
-	}
-	return nil
-}
+// components is the --skip flag's enum: a bad name fails at parse time
+// with the valid ones (domains.ParseComponent also takes the aliases
+// external-dns and cloudflared).
+var components = enum[domains.Component]{allowed: domains.Components(), parse: domains.ParseComponent}
 
 func componentNames() string {
 	var s []string
@@ -52,10 +29,31 @@ type domainFlags struct {
 	writeFlags
 	Var      string
 	Gateways []string
-	Skip     componentList
+	Skip     []domains.Component
 }
 
-func newOnboardDomainCmd(streams IO, env Env) *cobra.Command {
+// domainOptions is what onboard-domain and offboard-domain run with: the
+// domain, and the flags as given (the generator validates them).
+type domainOptions struct {
+	IO     IO
+	Env    Env
+	Write  writeFlags
+	Domain string
+	Var    string
+	// Gateways is onboard-domain's only.
+	Gateways []string
+	Skip     []domains.Component
+}
+
+func (f *domainFlags) options(cmd *cobra.Command, streams IO, env Env, domain string) (*domainOptions, error) {
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	f.command = cmd.CommandPath()
+	return &domainOptions{IO: streams, Env: env, Write: f.writeFlags, Domain: domain, Var: f.Var, Gateways: f.Gateways, Skip: f.Skip}, nil
+}
+
+func newOnboardDomainCmd(streams IO, env Env, runF func(context.Context, *domainOptions) error) *cobra.Command {
 	f := &domainFlags{}
 	cmd := &cobra.Command{
 		Use:   "onboard-domain <domain>",
@@ -92,40 +90,43 @@ Editing cluster-secrets needs the age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or
 
   # A repository without a Cloudflare tunnel
   gen onboard-domain example.net --skip cloudflare-tunnel`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.check(); err != nil {
-				return err
-			}
-			if _, err := domains.Normalize(args[0]); err != nil {
-				return &UsageError{Err: err}
-			}
-			if f.Var != "" && !repo.IsDomainVar(f.Var) {
-				return usageErrorf("--var %q: want SECRET_DOMAIN or SECRET_DOMAIN_<SUFFIX> in capitals, e.g. SECRET_DOMAIN_FOUR", f.Var)
-			}
-			r, err := f.load(streams, env)
+			opts, err := f.options(cmd, streams, env, args[0])
 			if err != nil {
 				return err
 			}
-			cs, err := domains.Onboard(r.Model(), domains.OnboardOptions{
-				Domain: args[0], Var: f.Var, Gateways: f.Gateways, Skip: f.Skip, Store: newSopsStore(r, env),
-			})
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			return runDomainChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+			return onboardRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	f.writeFlags.register(fl)
+	f.writeFlags.register(cmd)
 	fl.StringVar(&f.Var, "var", "", "the cluster-secrets variable for the domain (default: the next of SECRET_DOMAIN_TWO, _THREE, ...)")
 	fl.StringSliceVar(&f.Gateways, "gateways", nil, "the Gateways that serve the domain, comma-separated (default: every Gateway with an HTTPS listener)")
-	fl.Var(&f.Skip, "skip", "leave a component alone, comma-separated: "+componentNames())
-	_ = cmd.RegisterFlagCompletionFunc("skip", componentCompletion)
+	enumSliceVar(cmd, &f.Skip, "skip", "components", components, "leave a component alone, comma-separated: "+componentNames())
 	return cmd
 }
 
-func newOffboardDomainCmd(streams IO, env Env) *cobra.Command {
+// onboardRun loads the repository and writes the domain's change.
+func onboardRun(ctx context.Context, o *domainOptions) error {
+	r, err := o.Write.load(o.IO, o.Env)
+	if err != nil {
+		return err
+	}
+	cs, err := domains.Onboard(r.Model(), domains.OnboardOptions{
+		Domain: o.Domain, Var: o.Var, Gateways: o.Gateways, Skip: o.Skip, Store: newSopsStore(r, o.Env),
+	})
+	if err != nil {
+		return err
+	}
+	return runDomainChangeset(ctx, o, r, cs)
+}
+
+func newOffboardDomainCmd(streams IO, env Env, runF func(context.Context, *domainOptions) error) *cobra.Command {
 	f := &domainFlags{}
 	cmd := &cobra.Command{
 		Use:   "offboard-domain <domain>",
@@ -141,54 +142,52 @@ The domain's variable is found by decrypting cluster-secrets with the age key;
 ` + componentNames() + `).`,
 		Example: `  gen offboard-domain example.net --dry-run
   gen offboard-domain example.net --commit`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeDomains(env, &f.repoFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.check(); err != nil {
-				return err
-			}
-			if _, err := domains.Normalize(args[0]); err != nil {
-				return &UsageError{Err: err}
-			}
-			r, err := f.load(streams, env)
+			opts, err := f.options(cmd, streams, env, args[0])
 			if err != nil {
 				return err
 			}
-			cs, err := domains.Offboard(r.Model(), domains.OffboardOptions{
-				Domain: args[0], Var: f.Var, Skip: f.Skip, Store: newSopsStore(r, env),
-			})
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			return runDomainChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+			return offboardRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	f.writeFlags.register(fl)
+	f.writeFlags.register(cmd)
 	fl.StringVar(&f.Var, "var", "", "the domain's cluster-secrets variable, when it cannot be decrypted")
-	fl.Var(&f.Skip, "skip", "leave a component alone, comma-separated: "+componentNames())
-	_ = cmd.RegisterFlagCompletionFunc("skip", componentCompletion)
+	enumSliceVar(cmd, &f.Skip, "skip", "components", components, "leave a component alone, comma-separated: "+componentNames())
 	return cmd
 }
 
-func componentCompletion(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	var s []string
-	for _, c := range domains.Components() {
-		s = append(s, string(c))
+// offboardRun loads the repository and writes the removal.
+func offboardRun(ctx context.Context, o *domainOptions) error {
+	r, err := o.Write.load(o.IO, o.Env)
+	if err != nil {
+		return err
 	}
-	return s, cobra.ShellCompDirectiveNoFileComp
+	cs, err := domains.Offboard(r.Model(), domains.OffboardOptions{
+		Domain: o.Domain, Var: o.Var, Skip: o.Skip, Store: newSopsStore(r, o.Env),
+	})
+	if err != nil {
+		return err
+	}
+	return runDomainChangeset(ctx, o, r, cs)
 }
 
 // runDomainChangeset says "already onboarded" for an empty change, and
 // otherwise hands over to runChangeset.
-func runDomainChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
-	if len(cs.Files) == 0 && f.Output == outputText {
+func runDomainChangeset(ctx context.Context, o *domainOptions, r *repo.Repo, cs *generator.Changeset) error {
+	if len(cs.Files) == 0 && o.Write.Output == outputText {
 		for _, n := range cs.Notes {
-			fmt.Fprintln(streams.ErrOut, n)
+			fmt.Fprintln(o.IO.ErrOut, n)
 		}
 		if len(cs.Notes) == 0 {
-			fmt.Fprintf(streams.ErrOut, "%s: nothing to change\n", cs.Title)
+			fmt.Fprintf(o.IO.ErrOut, "%s: nothing to change\n", cs.Title)
 		}
 		return nil
 	}
-	return runChangeset(cmd, streams, env, f, r, cs)
+	return runChangeset(ctx, o.IO, o.Env, &o.Write, r, cs)
 }

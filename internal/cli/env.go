@@ -5,11 +5,11 @@ import (
 	"os"
 
 	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/action"
 	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/repo"
 	"github.com/gen-gitops/gen/internal/secrets"
 	"github.com/gen-gitops/gen/internal/sops"
-	"github.com/gen-gitops/gen/internal/validate"
 )
 
 // Env is what commands take from the process: the environment, and the
@@ -26,13 +26,15 @@ type Env struct {
 // ProcessEnv reads the real process environment.
 func ProcessEnv() Env { return Env{Getenv: os.Getenv} }
 
+// action is the configuration the actions take from e.
+func (e Env) action() *action.Configuration {
+	return &action.Configuration{Getenv: e.Getenv, AfterWriteStep: e.AfterWriteStep}
+}
+
 // writer returns the journaled writer for root; command names the run in
 // the lock.
 func (e Env) writer(root, command string) *apply.Writer {
-	w := apply.NewWriter(root)
-	w.Command = command
-	w.AfterStep = e.AfterWriteStep
-	return w
+	return e.action().Writer(root, command)
 }
 
 // identities returns the age keys, or nil and the reason when none.
@@ -55,11 +57,6 @@ func (e Env) clusterSecretValues(r *repo.Repo) map[string]string {
 		return nil
 	}
 	return values
-}
-
-// validate renders what the change touches the way Flux would.
-func (e Env) validate(r *repo.Repo, cs *generator.Changeset) error {
-	return validate.Changeset(r, cs)
 }
 
 // sealer returns the SOPS encrypter for r. Encryption needs only the

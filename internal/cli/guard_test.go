@@ -49,7 +49,7 @@ func TestCommandsThatRunNoProgram(t *testing.T) {
 			cmd.Annotations = map[string]string{runsNoProgram: "true"}
 		}
 		root.AddCommand(cmd)
-		if err := execute(root, []string{name}); err != nil {
+		if _, err := execute(root, []string{name}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/spf13/cobra"
 )
 
 // Caps on what gen reads from files and stdin named on the command line.
@@ -65,8 +63,8 @@ func sizeText(n int64) string {
 // checkPortFlag refuses --port 0 given explicitly: 0 stands for "not
 // set" (the default port) inside gen, so it would silently become 80.
 // Other ports out of range are refused by the options' validation.
-func checkPortFlag(cmd *cobra.Command, port int) error {
-	if cmd.Flags().Changed("port") && port == 0 {
+func checkPortFlag(port optionalInt) error {
+	if port.set && port.v == 0 {
 		return usageErrorf("--port 0: want a port from 1 to 65535 (leave --port out for the default)")
 	}
 	return nil

@@ -28,14 +28,16 @@ const (
 // preflightTimeout bounds one whole check.
 const preflightTimeout = 60 * time.Second
 
+// preflightFlags are preflight's flags; with the hostnames, what it runs
+// with.
 type preflightFlags struct {
 	repoFlags
 	Target string
 	Output outputFormat
 }
 
-func newPreflightCmd(streams IO, env Env) *cobra.Command {
-	f := &preflightFlags{Output: outputText}
+func newPreflightCmd(streams IO, env Env, runF func(f *preflightFlags, hosts []string) error) *cobra.Command {
+	f := &preflightFlags{}
 	cmd := &cobra.Command{
 		Use:   "preflight <hostname>...",
 		Short: "Ask Cloudflare whether a hostname's DNS record would black-hole a new app",
@@ -61,15 +63,19 @@ Exit codes: 0 no conflict, 1 a conflict or an API error, 2 usage.`,
 
   # Names on the primary domain, read from the repository
   gen preflight hello wiki --output json`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(f, args)
+			}
 			return runPreflightCmd(cmd.Context(), streams, env, f, args)
 		},
 	}
 	fl := cmd.Flags()
 	f.repoFlags.register(fl)
 	fl.StringVar(&f.Target, "target", "", "the name records must point at (default external.<domain>)")
-	fl.Var(&f.Output, "output", "what to print: text or json")
+	enumVar(cmd, &f.Output, "output", outputText, outputs, "what to print: text or json")
 	return cmd
 }
 

@@ -17,29 +17,18 @@ import (
 	"github.com/gen-gitops/gen/internal/secrets"
 )
 
-// promoteMode is the --mode flag.
-type promoteMode promote.Mode
-
-func (m *promoteMode) String() string { return string(*m) }
-func (m *promoteMode) Type() string   { return "helm|raw" }
-func (m *promoteMode) Set(s string) error {
-	switch promote.Mode(s) {
-	case promote.ModeHelm, promote.ModeRaw:
-		*m = promoteMode(s)
-		return nil
-	}
-	return fmt.Errorf("want helm or raw")
-}
+// promoteModes is the --mode flag's enum.
+var promoteModes = newEnum(promote.ModeHelm, promote.ModeRaw)
 
 type promoteFlags struct {
 	writeFlags
 	kubeFlags
 	File     string
 	Selector string
-	Mode     promoteMode
+	Mode     promote.Mode
 	To       string
 	Name     string
-	Expose   exposeFlag
+	Expose   generator.Expose
 	Strict   bool
 	// AllowEmails, AllowDomains and ChuteConfig are --expose access's.
 	AllowEmails  []string
@@ -47,8 +36,19 @@ type promoteFlags struct {
 	ChuteConfig  string
 }
 
-func newPromoteCmd(streams IO, env Env) *cobra.Command {
-	f := &promoteFlags{Mode: promoteMode(promote.ModeHelm)}
+// promoteOptions is what promote runs with: promote's options as the
+// flags give them, where to read the objects from, and the write flags.
+type promoteOptions struct {
+	IO      IO
+	Env     Env
+	Write   writeFlags
+	Kube    kubeFlags
+	Promote promote.Options
+	Strict  bool
+}
+
+func newPromoteCmd(streams IO, env Env, runF func(context.Context, *promoteOptions) error) *cobra.Command {
+	f := &promoteFlags{}
 	cmd := &cobra.Command{
 		Use:   "promote [<namespace>/]<app>",
 		Short: "Turn a scratch app into a Flux app of the repository",
@@ -107,7 +107,8 @@ and is not checked.`,
 
   # behind Cloudflare Access, through the chute operator
   gen promote notes --expose access --allow-email me@example.org --allow-domain family.example.org`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := f.options(args[0])
 			if err != nil {
@@ -116,63 +117,79 @@ and is not checked.`,
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(streams, env)
-			if err != nil {
-				return err
+			f.command = cmd.CommandPath()
+			o := &promoteOptions{IO: streams, Env: env, Write: f.writeFlags, Kube: f.kubeFlags, Promote: opts, Strict: f.Strict}
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			objs, notes, err := f.read(cmd.Context(), env, streams.In, opts)
-			if err != nil {
-				return err
-			}
-			opts.Objects = objs
-			ids, _ := env.identities()
-			if s, err := secrets.NewSealer(r, ids); err == nil {
-				opts.Sealer = s
-			}
-			pr, err := promote.Generate(r.Model(), opts)
-			if err != nil {
-				return err
-			}
-			if err := preflightHosts(cmd.Context(), streams, env, r, pr.Hosts, f.Strict); err != nil {
-				return err
-			}
-			cs := pr.Changeset
-			cs.Notes = append(notes, cs.Notes...)
-			for _, k := range pr.KeptRaw {
-				cs.Note("kept as a manifest: %s", k)
-			}
-			if f.Output == outputJSON {
-				cs.Note("before Flux applies it, delete the scratch objects: %s (%s)", pr.Teardown, strings.Join(pr.Reasons, "; "))
-			}
-			if err := runChangeset(cmd, streams, env, &f.writeFlags, r, cs); err != nil {
-				return err
-			}
-			if f.Output != outputJSON {
-				printHandoff(streams, opts, pr, f.DryRun)
-			}
-			return nil
+			return promoteRun(cmd.Context(), o)
 		},
 	}
 	fl := cmd.Flags()
-	f.writeFlags.register(fl)
+	f.writeFlags.register(cmd)
 	f.kubeFlags.register(fl)
 	fl.StringVarP(&f.File, "file", "f", "", "read the objects from this manifest (- for stdin) instead of the cluster")
 	fl.StringVarP(&f.Selector, "selector", "l", "", "label selector of the app's objects (default scratch.app=<app>)")
-	fl.Var(&f.Mode, "mode", "helm (app-template HelmRelease) or raw (plain manifests)")
+	enumVar(cmd, &f.Mode, "mode", promote.ModeHelm, promoteModes, "helm (app-template HelmRelease) or raw (plain manifests)")
 	fl.StringVar(&f.To, "to", "default", "namespace of the Flux app in the repository")
 	fl.StringVar(&f.Name, "name", "", "name of the Flux app (default: the scratch app's)")
-	fl.Var(&f.Expose, "expose", "how the routes' hostnames reach the app: gateway (the HTTPRoutes carry over), tunnel (cloudflared ingress rules to the Services) or access (a Chute: tunnel + Cloudflare Access)")
-	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "tunnel", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	enumVar(cmd, &f.Expose, "expose", generator.ExposeGateway, exposes, "how the routes' hostnames reach the app: gateway (the HTTPRoutes carry over), tunnel (cloudflared ingress rules to the Services) or access (a Chute: tunnel + Cloudflare Access)")
 	fl.StringArrayVar(&f.AllowEmails, "allow-email", nil, "with --expose access: an email address the Access login admits (repeatable)")
 	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
 	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
 	fl.BoolVar(&f.Strict, "strict", false, "fail, writing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
-	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions([]string{"helm", "raw"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
+// promoteRun checks the options, reads the objects, and writes the app.
+func promoteRun(ctx context.Context, o *promoteOptions) error {
+	opts := o.Promote
+	// The options are checked before the cluster is asked: promote.Generate
+	// checks them again, but only once the objects are read.
+	check := opts
+	check.Default()
+	if err := check.Validate(); err != nil {
+		return &UsageError{Err: err}
+	}
+	r, err := o.Write.load(o.IO, o.Env)
+	if err != nil {
+		return err
+	}
+	objs, notes, err := readPromoted(ctx, o.Env, o.IO.In, o.Kube, opts)
+	if err != nil {
+		return err
+	}
+	opts.Objects = objs
+	ids, _ := o.Env.identities()
+	if s, err := secrets.NewSealer(r, ids); err == nil {
+		opts.Sealer = s
+	}
+	pr, err := promote.Generate(r.Model(), opts)
+	if err != nil {
+		return err
+	}
+	if err := preflightHosts(ctx, o.IO, o.Env, r, pr.Hosts, o.Strict); err != nil {
+		return err
+	}
+	cs := pr.Changeset
+	cs.Notes = append(notes, cs.Notes...)
+	for _, k := range pr.KeptRaw {
+		cs.Note("kept as a manifest: %s", k)
+	}
+	if o.Write.Output == outputJSON {
+		cs.Note("before Flux applies it, delete the scratch objects: %s (%s)", pr.Teardown, strings.Join(pr.Reasons, "; "))
+	}
+	if err := runChangeset(ctx, o.IO, o.Env, &o.Write, r, cs); err != nil {
+		return err
+	}
+	if o.Write.Output != outputJSON {
+		printHandoff(o.IO, opts, pr, o.Write.DryRun)
+	}
+	return nil
+}
+
 // options turns the argument and flags into promote options; errors are
-// usage errors.
+// usage errors. promoteRun checks the options themselves.
 func (f *promoteFlags) options(arg string) (promote.Options, error) {
 	ns, app := scratch.DefaultNamespace, arg
 	if a, b, ok := strings.Cut(arg, "/"); ok {
@@ -182,38 +199,34 @@ func (f *promoteFlags) options(arg string) (promote.Options, error) {
 		return promote.Options{}, usageErrorf("%q: want <app> or <namespace>/<app>, e.g. scratch/hello", arg)
 	}
 	opts := promote.Options{
-		SourceNamespace: ns, App: app, Selector: f.Selector, Mode: promote.Mode(f.Mode),
-		Namespace: f.To, Name: f.Name, FromFile: f.File, Expose: generator.Expose(f.Expose),
+		SourceNamespace: ns, App: app, Selector: f.Selector, Mode: f.Mode,
+		Namespace: f.To, Name: f.Name, FromFile: f.File, Expose: f.Expose,
 		Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
 	}
 	if f.File != "" && (f.Kubeconfig != "" || f.Context != "") {
 		return opts, usageErrorf("-f reads a manifest, --kubeconfig and --context a cluster: pick one")
 	}
-	check := opts
-	check.Default()
-	if err := check.Validate(); err != nil {
-		return opts, &UsageError{Err: err}
-	}
 	return opts, nil
 }
 
-// read gets the app's objects from the manifest or the cluster.
-func (f *promoteFlags) read(ctx context.Context, env Env, in io.Reader, opts promote.Options) ([]*unstructured.Unstructured, []string, error) {
-	if f.File != "" {
+// readPromoted gets the app's objects from the manifest (opts.FromFile)
+// or the cluster.
+func readPromoted(ctx context.Context, env Env, in io.Reader, kube kubeFlags, opts promote.Options) ([]*unstructured.Unstructured, []string, error) {
+	if file := opts.FromFile; file != "" {
 		var data []byte
 		var err error
-		if f.File == "-" {
+		if file == "-" {
 			data, err = readCapped(in, maxManifestSize)
 		} else {
-			data, err = readFileCapped(f.File, maxManifestSize)
+			data, err = readFileCapped(file, maxManifestSize)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("reading -f %q: %w", f.File, err)
+			return nil, nil, fmt.Errorf("reading -f %q: %w", file, err)
 		}
-		objs, err := live.ReadManifest(f.File, data)
+		objs, err := live.ReadManifest(file, data)
 		return objs, nil, err
 	}
-	c, err := f.connect(ctx, env)
+	c, err := kube.connect(ctx, env)
 	if err != nil {
 		return nil, nil, err
 	}

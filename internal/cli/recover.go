@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newRecoverCmd(streams IO, env Env) *cobra.Command {
+func newRecoverCmd(streams IO, env Env, runF func(*repoFlags) error) *cobra.Command {
 	f := &repoFlags{}
 	cmd := &cobra.Command{
 		Use:   "recover",
@@ -25,6 +25,9 @@ named if it does not finish.`,
   gen recover --repo ~/src/home-ops`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(f)
+			}
 			root, err := f.root()
 			if err != nil {
 				return err

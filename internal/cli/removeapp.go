@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,15 @@ type removeAppFlags struct {
 	Force bool
 }
 
-func newRemoveAppCmd(streams IO, env Env) *cobra.Command {
+// removeAppOptions is what remove-app runs with.
+type removeAppOptions struct {
+	IO    IO
+	Env   Env
+	Write writeFlags
+	App   apps.RemoveOptions
+}
+
+func newRemoveAppCmd(streams IO, env Env, runF func(context.Context, *removeAppOptions) error) *cobra.Command {
 	f := &removeAppFlags{}
 	cmd := &cobra.Command{
 		Use:   "remove-app <namespace>/<app>",
@@ -56,45 +65,52 @@ outside the app's folder whose values reach one of its Services by DNS name
 
   # Remove it although other Kustomizations depend on it
   gen remove-app default/wiki --force`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApps(env, &f.repoFlags),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := removeAppOptions(args[0], f.Force)
+			ns, name, err := splitApp(args[0])
 			if err != nil {
 				return err
 			}
 			if err := f.check(); err != nil {
 				return err
 			}
-			r, err := f.load(streams, env)
-			if err != nil {
-				return err
+			f.command = cmd.CommandPath()
+			opts := &removeAppOptions{IO: streams, Env: env, Write: f.writeFlags,
+				App: apps.RemoveOptions{Namespace: ns, Name: name, Force: f.Force}}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			cs, err := apps.Remove(r.Model(), opts)
-			if err != nil {
-				return err
-			}
-			noteUnreadFiles(r, opts, cs)
-			return runChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+			return removeAppRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
-	f.writeFlags.register(fl)
+	f.writeFlags.register(cmd)
 	fl.BoolVar(&f.Force, "force", false, "remove the app although other Flux Kustomizations (or HelmReleases) depend on it")
 	return cmd
 }
 
-// removeAppOptions parses <namespace>/<app>; a malformed argument is a
-// usage error (exit 2).
-func removeAppOptions(arg string, force bool) (apps.RemoveOptions, error) {
+func removeAppRun(ctx context.Context, o *removeAppOptions) error {
+	r, err := o.Write.load(o.IO, o.Env)
+	if err != nil {
+		return err
+	}
+	cs, err := apps.Remove(r.Model(), o.App)
+	if err != nil {
+		return err
+	}
+	noteUnreadFiles(r, o.App, cs)
+	return runChangeset(ctx, o.IO, o.Env, &o.Write, r, cs)
+}
+
+// splitApp parses <namespace>/<app>; a malformed argument is a usage
+// error (exit 2).
+func splitApp(arg string) (ns, name string, err error) {
 	ns, name, ok := strings.Cut(arg, "/")
 	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
-		return apps.RemoveOptions{}, usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
+		return "", "", usageErrorf("%q: want <namespace>/<app>, e.g. default/whoami", arg)
 	}
-	o := apps.RemoveOptions{Namespace: ns, Name: name, Force: force}
-	if err := o.Validate(); err != nil {
-		return o, &UsageError{Err: err}
-	}
-	return o, nil
+	return ns, name, nil
 }
 
 // noteUnreadFiles adds a note for every file in the app's folder on disk

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gen-gitops/gen/generator"
+	"github.com/gen-gitops/gen/internal/action"
 	"github.com/gen-gitops/gen/internal/netguard"
 )
 
@@ -29,10 +31,7 @@ const (
 )
 
 // UsageError marks an error caused by how gen was called: exit code 2.
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
+type UsageError = action.UsageError
 
 // usageErrorf builds a UsageError.
 func usageErrorf(format string, args ...any) error {
@@ -70,14 +69,43 @@ commit exactly what it touched (--commit).`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{Err: err}
 	})
-	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env))
-	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env), newOffboardDomainCmd(streams, env))
-	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env))
-	root.AddCommand(newInitCmd(streams, env), newCheckCmd(streams, env), newDiffCmd(streams, env))
-	root.AddCommand(newPreflightCmd(streams, env))
-	root.AddCommand(newRemoveAppCmd(streams, env), newRecoverCmd(streams, env))
+	root.AddCommand(newVersionCmd(streams), newAddAppCmd(streams, env, nil))
+	root.AddCommand(newSecretCmd(streams, env), newOnboardDomainCmd(streams, env, nil), newOffboardDomainCmd(streams, env, nil))
+	root.AddCommand(newScratchCmd(streams, env), newPromoteCmd(streams, env, nil))
+	root.AddCommand(newInitCmd(streams, env, nil), newCheckCmd(streams, env, nil), newDiffCmd(streams, env, nil))
+	root.AddCommand(newPreflightCmd(streams, env, nil))
+	root.AddCommand(newRemoveAppCmd(streams, env, nil), newRecoverCmd(streams, env, nil))
+	groupCommands(root)
 	addCompletionExamples(root)
 	return root
+}
+
+// commandGroups are the sections of gen --help, and the commands in each;
+// the rest (version, completion, help) come last, under cobra's
+// "Additional Commands".
+var commandGroups = []struct {
+	group    cobra.Group
+	commands []string
+}{
+	{cobra.Group{ID: "apps", Title: "Apps:"}, []string{"add-app", "remove-app", "secret"}},
+	{cobra.Group{ID: "domains", Title: "Domains:"}, []string{"onboard-domain", "offboard-domain", "preflight"}},
+	{cobra.Group{ID: "scratch", Title: "Experiments outside Flux:"}, []string{"scratch", "promote"}},
+	{cobra.Group{ID: "bot", Title: "Pull request checks:"}, []string{"check", "diff"}},
+	{cobra.Group{ID: "repository", Title: "Repositories:"}, []string{"init", "recover"}},
+}
+
+// groupCommands sorts root's commands into commandGroups.
+func groupCommands(root *cobra.Command) {
+	in := map[string]string{}
+	for _, g := range commandGroups {
+		root.AddGroup(&g.group)
+		for _, c := range g.commands {
+			in[c] = g.group.ID
+		}
+	}
+	for _, c := range root.Commands() {
+		c.GroupID = in[c.Name()]
+	}
 }
 
 // addCompletionExamples gives cobra's completion commands the examples
@@ -126,24 +154,35 @@ func Main(args []string, in io.Reader, out, errOut io.Writer) int {
 }
 
 // Run is Main with the streams and the environment given: tests run gen
-// with an Env of their own.
+// with an Env of their own. A usage error ends with where the command's
+// help is.
 func Run(args []string, streams IO, env Env) int {
 	errOut := streams.ErrOut
 	root := NewRootCmd(streams, env)
-	err := execute(root, args)
+	cmd, err := execute(root, args)
 	if err == nil {
 		return ExitOK
 	}
-	var code exitCoder
-	if errors.As(err, &code) {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(errOut, "gen: %s\n", msg)
-		}
-		return code.ExitCode()
+	code := exitCode(err)
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(errOut, "gen: %s\n", msg)
 	}
-	fmt.Fprintf(errOut, "gen: %s\n", err)
+	if code == ExitUsage && cmd != nil {
+		fmt.Fprintf(errOut, "see `%s --help`\n", cmd.CommandPath())
+	}
+	return code
+}
+
+// exitCode is the exit code for err: the error's own (check's findings),
+// 2 for a usage error, 1 for any other.
+func exitCode(err error) int {
+	var coder exitCoder
+	if errors.As(err, &coder) {
+		return coder.ExitCode()
+	}
 	var usage *UsageError
-	if errors.As(err, &usage) || isCobraUsage(err) {
+	var invalid *generator.OptionsError
+	if errors.As(err, &usage) || errors.As(err, &invalid) || isCobraUsage(err) {
 		return ExitUsage
 	}
 	return ExitFailure
@@ -151,12 +190,13 @@ func Run(args []string, streams IO, env Env) int {
 
 // execute runs the command args name, with PATH emptied for one that runs
 // no program, and put back after: tests run commands in their own process.
-func execute(root *cobra.Command, args []string) error {
+// It returns the command that ran, or the one that refused its arguments.
+func execute(root *cobra.Command, args []string) (*cobra.Command, error) {
 	root.SetArgs(args)
 	if cmd, _, err := root.Find(args); err == nil && cmd.Annotations[runsNoProgram] == "true" {
 		defer netguard.ForbidPrograms()()
 	}
-	return root.Execute()
+	return root.ExecuteC()
 }
 
 // exitCoder lets an error choose its exit code (check's findings: 1).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/generator/access"
@@ -54,27 +55,40 @@ they are listed, removed, and promoted into the repository with
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newScratchNewCmd(streams, env), newScratchLsCmd(streams, env), newScratchRmCmd(streams, env))
+	cmd.AddCommand(newScratchNewCmd(streams, env, nil), newScratchLsCmd(streams, env, nil), newScratchRmCmd(streams, env, nil))
 	return cmd
 }
 
 type scratchNewFlags struct {
 	repoFlags
 	Image         string
-	Port          int
+	Port          optionalInt
 	Hosts         []string
 	AllowWildcard bool
 	Gateway       string
 	Namespace     string
 	Out           string
-	Expose        exposeFlag
+	Expose        generator.Expose
 	AllowEmails   []string
 	AllowDomains  []string
 	ChuteConfig   string
 	Strict        bool
 }
 
-func newScratchNewCmd(streams IO, env Env) *cobra.Command {
+// scratchNewOptions is what scratch new runs with: the generator's
+// options as the flags give them (scratch.Generate completes and
+// validates them).
+type scratchNewOptions struct {
+	IO      IO
+	Env     Env
+	Repo    repoFlags
+	Scratch scratch.Options
+	// Out is the file to write, "" or "-" for stdout.
+	Out    string
+	Strict bool
+}
+
+func newScratchNewCmd(streams IO, env Env, runF func(context.Context, *scratchNewOptions) error) *cobra.Command {
 	f := &scratchNewFlags{}
 	cmd := &cobra.Command{
 		Use:   "new <app>",
@@ -108,61 +122,68 @@ printed or written.`,
 
   # refuse a hostname whose DNS record external-dns would not replace
   CLOUDFLARE_API_TOKEN=... gen scratch new hello --image ghcr.io/traefik/whoami:v1.11.0 --host hello --strict`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts := scratch.Options{
-				Name: args[0], Image: f.Image, Port: f.Port, Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Namespace: f.Namespace,
-				Expose: generator.Expose(f.Expose),
-				Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
-			}
-			if err := checkPortFlag(cmd, f.Port); err != nil {
+			if err := checkPortFlag(f.Port); err != nil {
 				return err
 			}
-			opts.Default()
-			if err := opts.Validate(); err != nil {
-				return &UsageError{Err: err}
+			opts := &scratchNewOptions{IO: streams, Env: env, Repo: f.repoFlags, Out: f.Out, Strict: f.Strict,
+				Scratch: scratch.Options{
+					Name: args[0], Image: f.Image, Port: f.Port.v, Hosts: f.Hosts, AllowWildcard: f.AllowWildcard, Gateway: f.Gateway, Namespace: f.Namespace,
+					Expose: f.Expose,
+					Access: access.Options{Emails: f.AllowEmails, EmailDomains: f.AllowDomains, Config: f.ChuteConfig},
+				}}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			r, err := f.loadOptional(env)
-			if err != nil {
-				return err
-			}
-			m, err := scratch.Generate(r.Model(), opts)
-			if err != nil {
-				return err
-			}
-			if err := preflightHosts(cmd.Context(), streams, env, r, m.Published, f.Strict); err != nil {
-				return err
-			}
-			for _, n := range m.Notes {
-				fmt.Fprintf(streams.ErrOut, "note: %s\n", n)
-			}
-			if f.Out == "" || f.Out == "-" {
-				_, err := streams.Out.Write(m.YAML)
-				return err
-			}
-			if err := os.WriteFile(f.Out, m.YAML, 0o644); err != nil {
-				return fmt.Errorf("writing %q: %w", f.Out, err)
-			}
-			fmt.Fprintf(streams.ErrOut, "wrote %s; apply it with: kubectl apply --server-side -f %s\n", f.Out, f.Out)
-			return nil
+			return scratchNewRun(cmd.Context(), opts)
 		},
 	}
 	fl := cmd.Flags()
 	f.repoFlags.register(fl)
 	fl.StringVar(&f.Image, "image", "", "container image, e.g. ghcr.io/org/app:1.2.3")
-	fl.IntVar(&f.Port, "port", 0, "container and service port (default 80)")
+	fl.Var(&f.Port, "port", "container and service port (default 80)")
 	fl.StringArrayVar(&f.Hosts, "host", nil, "hostname to route (repeatable); inside a repository a bare name is on the primary domain")
 	fl.BoolVar(&f.AllowWildcard, "allow-wildcard", false, "let a --host be a wildcard (*.example.org), which sends every name under the domain to this app")
-	fl.StringVar(&f.Gateway, "gateway", "external", "gateway the route attaches to: external or internal")
+	enumVar(cmd, &f.Gateway, "gateway", "external", gateways, "gateway the route attaches to: external or internal")
 	fl.StringVarP(&f.Namespace, "namespace", "n", scratch.DefaultNamespace, "namespace of scratch apps")
 	fl.StringVarP(&f.Out, "out", "o", "", "write the manifest to this file instead of stdout")
-	fl.Var(&f.Expose, "expose", "how --host reaches the app: gateway (HTTPRoute) or access (a Chute: tunnel + Cloudflare Access); tunnel is for 'gen promote'")
-	_ = cmd.RegisterFlagCompletionFunc("expose", cobra.FixedCompletions([]string{"gateway", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	// tunnel parses, so that scratch.Generate can say where it belongs.
+	enumVar(cmd, &f.Expose, "expose", generator.ExposeGateway, exposes, "how --host reaches the app: gateway (HTTPRoute) or access (a Chute: tunnel + Cloudflare Access); tunnel is for 'gen promote'")
 	fl.StringArrayVar(&f.AllowEmails, "allow-email", nil, "with --expose access: an email address the Access login admits (repeatable)")
 	fl.StringArrayVar(&f.AllowDomains, "allow-domain", nil, "with --expose access: an email domain whose every address is admitted (repeatable)")
 	fl.StringVar(&f.ChuteConfig, "chute-config", "", "with --expose access: the ChuteConfig to use (default: the repository's only one)")
 	fl.BoolVar(&f.Strict, "strict", false, "fail, printing nothing, when the Cloudflare pre-flight finds a conflicting DNS record or cannot run (needs CLOUDFLARE_API_TOKEN)")
 	return cmd
+}
+
+// scratchNewRun reads the repository when there is one, and prints or
+// writes the manifest.
+func scratchNewRun(ctx context.Context, o *scratchNewOptions) error {
+	r, err := o.Repo.loadOptional(o.Env)
+	if err != nil {
+		return err
+	}
+	m, err := scratch.Generate(r.Model(), o.Scratch)
+	if err != nil {
+		return err
+	}
+	if err := preflightHosts(ctx, o.IO, o.Env, r, m.Published, o.Strict); err != nil {
+		return err
+	}
+	for _, n := range m.Notes {
+		fmt.Fprintf(o.IO.ErrOut, "note: %s\n", n)
+	}
+	if o.Out == "" || o.Out == "-" {
+		_, err := o.IO.Out.Write(m.YAML)
+		return err
+	}
+	if err := os.WriteFile(o.Out, m.YAML, 0o644); err != nil {
+		return fmt.Errorf("writing %q: %w", o.Out, err)
+	}
+	fmt.Fprintf(o.IO.ErrOut, "wrote %s; apply it with: kubectl apply --server-side -f %s\n", o.Out, o.Out)
+	return nil
 }
 
 // loadOptional loads the repository when there is one: an explicit --repo
@@ -183,6 +204,7 @@ func (f *repoFlags) loadOptional(env Env) (*repo.Repo, error) {
 	return nil, nil
 }
 
+// scratchLsFlags are scratch ls's flags, and what it runs with.
 type scratchLsFlags struct {
 	kubeFlags
 	Namespace     string
@@ -191,8 +213,8 @@ type scratchLsFlags struct {
 	Output        outputFormat
 }
 
-func newScratchLsCmd(streams IO, env Env) *cobra.Command {
-	f := &scratchLsFlags{Output: outputText}
+func newScratchLsCmd(streams IO, env Env, runF func(*scratchLsFlags) error) *cobra.Command {
+	f := &scratchLsFlags{}
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List scratch apps with their images, hostnames and age",
@@ -205,6 +227,9 @@ forget.`,
   gen scratch ls --audit --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(f)
+			}
 			ctx := cmd.Context()
 			c, err := f.connect(ctx, env)
 			if err != nil {
@@ -235,7 +260,7 @@ forget.`,
 	fl.StringVarP(&f.Namespace, "namespace", "n", scratch.DefaultNamespace, "namespace of scratch apps")
 	fl.BoolVarP(&f.AllNamespaces, "all-namespaces", "A", false, "list scratch apps of every namespace")
 	fl.BoolVar(&f.Audit, "audit", false, "also list every HTTPRoute and DNSEndpoint no Flux object manages")
-	fl.Var(&f.Output, "output", "what to print: text or json")
+	enumVar(cmd, &f.Output, "output", outputText, outputs, "what to print: text or json")
 	return cmd
 }
 
@@ -299,30 +324,23 @@ func orNone(list []string) string {
 	return strings.Join(list, ",")
 }
 
-// sinceCreated prints a duration the way kubectl does, roughly: 45s, 12m, 5h, 3d.
+// sinceCreated is an object's age as kubectl's AGE column prints it
+// (45s, 7m30s, 5h, 3d4h), "-" when unknown.
 func sinceCreated(t, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd", int(d.Hours()/24))
+	return duration.HumanDuration(now.Sub(t))
 }
 
+// scratchRmFlags are scratch rm's flags; with the app, what it runs with.
 type scratchRmFlags struct {
 	kubeFlags
 	Namespace string
 	Yes       bool
 }
 
-func newScratchRmCmd(streams IO, env Env) *cobra.Command {
+func newScratchRmCmd(streams IO, env Env, runF func(f *scratchRmFlags, app string) error) *cobra.Command {
 	f := &scratchRmFlags{}
 	cmd := &cobra.Command{
 		Use:   "rm <app>",
@@ -335,9 +353,15 @@ the question, for scripts. ConfigMaps, Secrets and PersistentVolumeClaims
 with the label are listed and kept.`,
 		Example: `  gen scratch rm hello
   gen scratch rm hello --yes`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := args[0]
+			if runF != nil {
+				return runF(f, app)
+			}
+			// Checked before the cluster is asked: the name makes a label
+			// selector.
 			o := scratch.Options{Name: app, Image: "x", Namespace: f.Namespace}
 			o.Default()
 			if err := o.Validate(); err != nil {

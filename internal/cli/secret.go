@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -113,7 +115,7 @@ under app/, or a new app/secret.sops.yaml), or by its path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newSecretSetCmd(streams, env), newSecretGetCmd(streams, env))
+	cmd.AddCommand(newSecretSetCmd(streams, env, nil), newSecretGetCmd(streams, env, nil))
 	return cmd
 }
 
@@ -122,7 +124,18 @@ type secretSetFlags struct {
 	Name string
 }
 
-func newSecretSetCmd(streams IO, env Env) *cobra.Command {
+// secretSetOptions is what secret set runs with.
+type secretSetOptions struct {
+	IO    IO
+	Env   Env
+	Write writeFlags
+	// Target is <namespace>/<app> or a path as given; Name the --name.
+	Target string
+	Name   string
+	Values []generator.KV
+}
+
+func newSecretSetCmd(streams IO, env Env, runF func(context.Context, *secretSetOptions) error) *cobra.Command {
 	f := &secretSetFlags{}
 	cmd := &cobra.Command{
 		Use:   "set <namespace>/<app> | <file.sops.yaml> KEY=VALUE...",
@@ -145,7 +158,8 @@ needs only the recipients in .sops.yaml.`,
 
   # A file named by its path, committed
   gen secret set kubernetes/apps/default/bot/app/db.sops.yaml PASSWORD=- --commit`,
-		Args: cobra.MinimumNArgs(2),
+		Args:              cobra.MinimumNArgs(2),
+		ValidArgsFunction: completeFirst(completeApps(env, &f.repoFlags)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.check(); err != nil {
 				return err
@@ -154,29 +168,50 @@ needs only the recipients in .sops.yaml.`,
 			if err != nil {
 				return err
 			}
-			r, err := f.load(streams, env)
-			if err != nil {
-				return err
+			f.command = cmd.CommandPath()
+			opts := &secretSetOptions{IO: streams, Env: env, Write: f.writeFlags, Target: args[0], Name: f.Name, Values: values}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			target, err := secretTarget(r, args[0])
-			if err != nil {
-				return err
-			}
-			cs, err := secret.Set(r.Model(), secret.SetOptions{
-				Target: target, Name: f.Name, Values: values, Store: newSopsStore(r, env),
-			})
-			if err != nil {
-				return err
-			}
-			return runChangeset(cmd, streams, env, &f.writeFlags, r, cs)
+			return secretSetRun(cmd.Context(), opts)
 		},
 	}
-	f.writeFlags.register(cmd.Flags())
+	f.writeFlags.register(cmd)
 	cmd.Flags().StringVar(&f.Name, "name", "", "metadata.name of a new Secret (default <app>-secret), or which of an app's secrets to edit")
 	return cmd
 }
 
-func newSecretGetCmd(streams IO, env Env) *cobra.Command {
+func secretSetRun(ctx context.Context, o *secretSetOptions) error {
+	r, err := o.Write.load(o.IO, o.Env)
+	if err != nil {
+		return err
+	}
+	target, err := secretTarget(r, o.Target)
+	if err != nil {
+		return err
+	}
+	cs, err := secret.Set(r.Model(), secret.SetOptions{
+		Target: target, Name: o.Name, Values: o.Values, Store: newSopsStore(r, o.Env),
+	})
+	if err != nil {
+		return err
+	}
+	return runChangeset(ctx, o.IO, o.Env, &o.Write, r, cs)
+}
+
+// secretGetOptions is what secret get runs with.
+type secretGetOptions struct {
+	IO   IO
+	Env  Env
+	Repo repoFlags
+	// Target is <namespace>/<app> or a path as given, Key the value's key,
+	// Name the --name.
+	Target string
+	Key    string
+	Name   string
+}
+
+func newSecretGetCmd(streams IO, env Env, runF func(*secretGetOptions) error) *cobra.Command {
 	f := &repoFlags{}
 	var name string
 	cmd := &cobra.Command{
@@ -187,48 +222,52 @@ exactly as stored (no newline is added), for use in scripts. It needs the
 age key (SOPS_AGE_KEY, SOPS_AGE_KEY_FILE or ~/.config/sops/age/keys.txt).`,
 		Example: `  gen secret get network/cloudflare-tunnel TUNNEL_TOKEN
   TOKEN=$(gen secret get kubernetes/apps/default/bot/app/secret.sops.yaml TOKEN)`,
-		Args: cobra.ExactArgs(2),
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: completeFirst(completeApps(env, f)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := f.load(env)
-			if err != nil {
-				return err
+			opts := &secretGetOptions{IO: streams, Env: env, Repo: *f, Target: args[0], Key: args[1], Name: name}
+			if runF != nil {
+				return runF(opts)
 			}
-			target, err := secretTarget(r, args[0])
-			if err != nil {
-				return err
-			}
-			sf, err := secret.Resolve(r.Model(), target, name)
-			if err != nil {
-				return err
-			}
-			if !sf.Exists {
-				return fmt.Errorf("no secret file %s; write one with 'gen secret set %s %s=...'", sf.Path, args[0], args[1])
-			}
-			// Reading needs the key only, not a creation rule.
-			ids, err := env.identities()
-			if err != nil {
-				return fmt.Errorf("decrypting %q: %w", sf.Path, err)
-			}
-			values, err := secrets.Values(r.Files[sf.Path], ids)
-			if err != nil {
-				return fmt.Errorf("decrypting %q: %w", sf.Path, err)
-			}
-			v, ok := values[args[1]]
-			if !ok {
-				keys := make([]string, 0, len(values))
-				for k := range values {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				return fmt.Errorf("%s has no key %s (keys: %s)", sf.Path, args[1], strings.Join(keys, ", "))
-			}
-			_, err = io.WriteString(streams.Out, v)
-			return err
+			return secretGetRun(opts)
 		},
 	}
 	f.register(cmd.Flags())
 	cmd.Flags().StringVar(&name, "name", "", "which of an app's secrets to read, by metadata.name")
 	return cmd
+}
+
+func secretGetRun(o *secretGetOptions) error {
+	r, err := o.Repo.load(o.Env)
+	if err != nil {
+		return err
+	}
+	target, err := secretTarget(r, o.Target)
+	if err != nil {
+		return err
+	}
+	sf, err := secret.Resolve(r.Model(), target, o.Name)
+	if err != nil {
+		return err
+	}
+	if !sf.Exists {
+		return fmt.Errorf("no secret file %s; write one with 'gen secret set %s %s=...'", sf.Path, o.Target, o.Key)
+	}
+	// Reading needs the key only, not a creation rule.
+	ids, err := o.Env.identities()
+	if err != nil {
+		return fmt.Errorf("decrypting %q: %w", sf.Path, err)
+	}
+	values, err := secrets.Values(r.Files[sf.Path], ids)
+	if err != nil {
+		return fmt.Errorf("decrypting %q: %w", sf.Path, err)
+	}
+	v, ok := values[o.Key]
+	if !ok {
+		return fmt.Errorf("%s has no key %s (keys: %s)", sf.Path, o.Key, strings.Join(slices.Sorted(maps.Keys(values)), ", "))
+	}
+	_, err = io.WriteString(o.IO.Out, v)
+	return err
 }
 
 // secretTarget turns a path argument into a repository path: a path that

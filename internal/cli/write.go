@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gen-gitops/gen/generator"
 	"github.com/gen-gitops/gen/generator/apps"
+	"github.com/gen-gitops/gen/internal/action"
 	"github.com/gen-gitops/gen/internal/apply"
 	"github.com/gen-gitops/gen/internal/flux"
 	"github.com/gen-gitops/gen/internal/gitops"
@@ -133,16 +135,20 @@ type writeFlags struct {
 	Remote              string
 	AllowInsecureRemote bool
 	PRBody              string
+
+	// command is the command's path ("gen add-app"), which names the run
+	// in the write's lock.
+	command string
 }
 
-func (f *writeFlags) register(fs *pflag.FlagSet) {
+func (f *writeFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	f.repoFlags.register(fs)
 	fs.BoolVar(&f.DryRun, "dry-run", false, "print the change as a unified diff and write nothing")
 	fs.BoolVar(&f.Commit, "commit", false, "commit exactly the touched files with git")
 	fs.StringVar(&f.Branch, "branch", "", "with --commit: commit on this branch (created from HEAD when new)")
 	fs.StringVar(&f.Author, "author", "", "with --commit: commit author, \"Name <email>\" (default: git config)")
-	f.Output = outputText
-	fs.Var(&f.Output, "output", "what to print: text or json")
+	enumVar(cmd, &f.Output, "output", outputText, outputs, "what to print: text or json")
 	fs.BoolVar(&f.Push, "push", false, "with --commit: push the branch with git (HTTPS: token from GITHUB_TOKEN or GIT_TOKEN; SSH: the ssh-agent)")
 	fs.StringVar(&f.Remote, "remote", gitops.DefaultRemote, "with --push: the remote to push to")
 	fs.BoolVar(&f.AllowInsecureRemote, "allow-insecure-remote", false, "with --push: send the token to a plain http:// remote (in cleartext; gen refuses otherwise)")
@@ -186,16 +192,7 @@ const (
 	outputJSON outputFormat = "json"
 )
 
-func (o *outputFormat) String() string { return string(*o) }
-func (o *outputFormat) Type() string   { return "text|json" }
-func (o *outputFormat) Set(s string) error {
-	switch outputFormat(s) {
-	case outputText, outputJSON:
-		*o = outputFormat(s)
-		return nil
-	}
-	return fmt.Errorf("want text or json")
-}
+var outputs = newEnum(outputText, outputJSON)
 
 // result is what a writing command reports (--output json).
 type result struct {
@@ -210,141 +207,66 @@ type result struct {
 	Diff    string   `json:"diff,omitempty"`
 }
 
-// runChangeset is the shared tail of every writing command: validate, then
-// show or write, then commit. What can be refused is refused before the
-// first file is written: the branch name (writeFlags.check), a file the
-// change replaces but cannot parse, the --pr-body path, a dirty tree, the
-// push target. The files the change was computed from are compared with
-// the disk under the write's lock; the pull request body is written only
-// once the change is.
-func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
-	if err := cs.Normalize(); err != nil {
-		return err
-	}
-	if err := cs.CheckReplaced(r.Files); err != nil {
-		return err
-	}
-	cs.RecordRead(r.Files)
-	res := result{Title: cs.Title, DryRun: f.DryRun, Changed: cs.Paths(), Notes: cs.Notes}
-	body, err := prBodyTarget(f.PRBody, r.Root, r.Files, cs)
-	if err != nil {
-		return err
-	}
-	if len(cs.Files) == 0 {
-		if err := body.write(prBody(cs, "", f.DryRun)); err != nil {
-			return err
-		}
-		res.PRBody = body.name()
-		if f.Output == outputJSON {
-			return writeJSON(streams, res)
-		}
-		fmt.Fprintf(streams.ErrOut, "%s: nothing to change, the repository already has it\n", cs.Title)
-		printPRBody(streams, body)
-		return nil
-	}
-	if err := env.validate(r, cs); err != nil {
-		return err
-	}
-	var b strings.Builder
-	if err := apply.Diff(&b, r.Files, cs); err != nil {
-		return err
-	}
-	if f.DryRun {
-		if err := body.write(prBody(cs, b.String(), true)); err != nil {
-			return err
-		}
-		res.PRBody = body.name()
-		if f.Output == outputJSON {
-			res.Diff = b.String()
-			return writeJSON(streams, res)
-		}
-		fmt.Fprint(streams.Out, b.String())
-		printNotes(streams, cs)
-		if body == nil {
-			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written\n", len(cs.Files))
-		} else {
-			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written to the repository; the pull request body went to %s\n", len(cs.Files), body.path)
-		}
-		return nil
-	}
-	var g *gitops.Repo
-	var author gitops.Author
-	var target *gitops.PushTarget
-	if f.Commit {
-		var err error
-		g, err = gitops.Open(r.Root)
-		if err != nil {
-			return err
-		}
-		dirty, err := g.Dirty(cs.Paths())
-		if err != nil {
-			return err
-		}
-		if len(dirty) > 0 {
-			return fmt.Errorf("refusing to commit: %s already %s uncommitted changes; commit or stash them first, or drop --commit",
-				strings.Join(dirty, ", "), plural(len(dirty), "has", "have"))
-		}
-		if f.Author != "" {
-			author, err = gitops.ParseAuthor(f.Author)
-		} else {
-			author, err = g.DefaultAuthor()
-		}
-		if err != nil {
-			return err
-		}
-		if f.Push {
-			// A bad remote or token fails here, before anything is written.
-			if target, err = g.PushTarget(cmd.Context(), gitops.PushOptions{
-				Remote: f.Remote, Branch: f.Branch, Getenv: env.Getenv, AllowInsecure: f.AllowInsecureRemote,
-			}); err != nil {
-				return err
-			}
-		}
-	}
-	if err := env.writer(r.Root, cmd.CommandPath()+": "+cs.Title).Apply(cs); err != nil {
-		return err
-	}
-	// The pull request body describes what was written (and committed):
-	// it is written once that is true, before the push, which may fail
-	// and be retried by hand.
-	writeBody := func() error {
-		if err := body.write(prBody(cs, b.String(), false)); err != nil {
-			done := "the files were written"
-			if res.Commit != "" {
-				done += " and committed (" + res.Commit[:12] + ")"
-			}
-			return fmt.Errorf("%s, but the pull request body was not: %w", done, err)
-		}
-		res.PRBody = body.name()
-		return nil
-	}
-	var pushErr error
-	if f.Commit {
-		h, err := g.Commit(gitops.CommitOptions{Paths: cs.Paths(), Message: commitMessage(cs), Author: author, Branch: f.Branch})
-		if err != nil {
-			return fmt.Errorf("files were written but not committed: %w", err)
-		}
-		res.Commit = h.String()
-		res.Branch = f.Branch
-		if err := writeBody(); err != nil {
-			return err
-		}
-		if target != nil {
-			res.Branch = target.Branch
-			// The commit stays whatever the push does; the error says how
-			// to retry.
-			if pushErr = g.Push(cmd.Context(), target, h); pushErr == nil {
-				res.Pushed = target.Remote + "/" + target.Branch
-			}
-		}
-	} else if err := writeBody(); err != nil {
+// writeAction is the action.Write the write flags describe.
+func (f *writeFlags) writeAction(env Env, cs *generator.Changeset) *action.Write {
+	w := action.NewWrite(env.action())
+	w.Command = f.command + ": " + cs.Title
+	w.DryRun, w.Commit, w.Branch, w.Author = f.DryRun, f.Commit, f.Branch, f.Author
+	w.Push, w.Remote, w.AllowInsecureRemote = f.Push, f.Remote, f.AllowInsecureRemote
+	w.PRBody = f.PRBody
+	return w
+}
+
+// runChangeset is the shared tail of every writing command: action.Write
+// validates the change and writes it, and this prints what it did.
+func runChangeset(ctx context.Context, streams IO, env Env, f *writeFlags, r *repo.Repo, cs *generator.Changeset) error {
+	res, err := f.writeAction(env, cs).Run(ctx, r, cs)
+	if res == nil {
 		return err
 	}
 	if f.Output == outputJSON {
-		if err := writeJSON(streams, res); err != nil {
-			return err
+		if werr := writeJSON(streams, jsonResult(res)); werr != nil {
+			return werr
 		}
-		return pushErr
+		return err
+	}
+	printWrite(streams, res)
+	return err
+}
+
+// jsonResult is what --output json says of res.
+func jsonResult(res *action.WriteResult) result {
+	cs := res.Changeset
+	out := result{Title: cs.Title, DryRun: res.DryRun, Changed: cs.Paths(), Notes: cs.Notes,
+		Commit: res.Commit, Branch: res.Branch, PRBody: res.PRBody}
+	if res.Pushed {
+		out.Pushed = res.Target.Remote + "/" + res.Target.Branch
+	}
+	if res.DryRun {
+		out.Diff = res.Diff
+	}
+	return out
+}
+
+// printWrite says what a write did: the diff of a dry run, or the files
+// written, the commit and the push; then the notes and where the pull
+// request body went.
+func printWrite(streams IO, res *action.WriteResult) {
+	cs := res.Changeset
+	switch {
+	case res.Empty():
+		fmt.Fprintf(streams.ErrOut, "%s: nothing to change, the repository already has it\n", cs.Title)
+		printPRBody(streams, res.PRBody)
+		return
+	case res.DryRun:
+		fmt.Fprint(streams.Out, res.Diff)
+		printNotes(streams, cs)
+		if res.PRBody == "" {
+			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written\n", len(cs.Files))
+		} else {
+			fmt.Fprintf(streams.ErrOut, "dry run: %d file(s) would change; nothing was written to the repository; the pull request body went to %s\n", len(cs.Files), res.PRBody)
+		}
+		return
 	}
 	for _, f := range cs.Files {
 		verb := "wrote"
@@ -356,22 +278,18 @@ func runChangeset(cmd *cobra.Command, streams IO, env Env, f *writeFlags, r *rep
 	if res.Commit != "" {
 		fmt.Fprintf(streams.Out, "committed %s: %s\n", res.Commit[:12], cs.Title)
 	}
-	if res.Pushed != "" {
-		fmt.Fprintf(streams.Out, "pushed %s to %s (%s)\n", target.Branch, target.Remote, target.URL)
+	if res.Pushed {
+		fmt.Fprintf(streams.Out, "pushed %s to %s (%s)\n", res.Target.Branch, res.Target.Remote, res.Target.URL)
 	}
 	printNotes(streams, cs)
-	printPRBody(streams, body)
-	return pushErr
+	printPRBody(streams, res.PRBody)
 }
 
-func commitMessage(cs *generator.Changeset) string {
-	var b strings.Builder
-	b.WriteString(cs.Title)
-	b.WriteString("\n\nWritten by gen. Files:\n")
-	for _, p := range cs.Paths() {
-		b.WriteString("  " + p + "\n")
+// printPRBody says where the pull request body went.
+func printPRBody(streams IO, path string) {
+	if path != "" {
+		fmt.Fprintf(streams.ErrOut, "wrote the pull request body to %s\n", path)
 	}
-	return b.String()
 }
 
 func printNotes(streams IO, cs *generator.Changeset) {

@@ -12,11 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-)
 
-// ScratchLabel is the label every object of a scratch app carries; its
-// value is the app's name.
-const ScratchLabel = "scratch.app"
+	"github.com/gen-gitops/gen/generator/scratch"
+)
 
 // Group and kind of the custom resources gen reads.
 var (
@@ -216,7 +214,7 @@ func (c *Client) listKind(ctx context.Context, gk schema.GroupKind, ns, selector
 // app's other labelled objects (ConfigMaps, Secrets, PVCs...), which that
 // command leaves alone.
 func (c *Client) ScratchObjects(ctx context.Context, ns, app string) (del, kept []*unstructured.Unstructured, err error) {
-	sel, err := c.ListSelected(ctx, ns, ScratchLabel+"="+app)
+	sel, err := c.ListSelected(ctx, ns, scratch.SelectorFor(app))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,6 +9,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/gen-gitops/gen/generator/scratch"
 )
 
 // ScratchApp is one app of the scratch pattern, as found in a cluster.
@@ -47,7 +49,7 @@ func (c *Client) ScratchApps(ctx context.Context, ns string) ([]ScratchApp, []st
 	var all []*unstructured.Unstructured
 	var notes []string
 	for _, gk := range scratchKinds {
-		objs, ok, err := c.listKind(ctx, gk, ns, ScratchLabel)
+		objs, ok, err := c.listKind(ctx, gk, ns, scratch.Label)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -68,7 +70,7 @@ func GroupScratchApps(objs []*unstructured.Unstructured) []ScratchApp {
 	type key struct{ ns, name string }
 	apps := map[key]*ScratchApp{}
 	for _, o := range objs {
-		name := o.GetLabels()[ScratchLabel]
+		name := o.GetLabels()[scratch.Label]
 		if name == "" {
 			continue
 		}
@@ -182,7 +184,7 @@ func UnmanagedOf(objs []*unstructured.Unstructured) []Unmanaged {
 		}
 		out = append(out, Unmanaged{
 			Namespace: o.GetNamespace(), Kind: o.GetKind(), Name: o.GetName(),
-			Hosts: uniqueSorted(Hostnames(o)), ScratchApp: o.GetLabels()[ScratchLabel],
+			Hosts: uniqueSorted(Hostnames(o)), ScratchApp: o.GetLabels()[scratch.Label],
 		})
 	}
 	return out

@@ -3,10 +3,11 @@
 package textdiff
 
 import (
-	"strings"
-
-	"github.com/pmezard/go-difflib/difflib"
+	udiff "github.com/aymanbagabas/go-udiff"
 )
+
+// context is the number of unchanged lines around each change.
+const context = 3
 
 // Unified returns the unified diff of a and b with three lines of context,
 // under the headers from and to; "" when the texts are equal. A text that
@@ -15,21 +16,5 @@ func Unified(a, b, from, to string) (string, error) {
 	if a == b {
 		return "", nil
 	}
-	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: lines(a), B: lines(b), FromFile: from, ToFile: to, Context: 3,
-	})
-}
-
-// lines splits text into lines that keep their "\n".
-func lines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	out := strings.SplitAfter(s, "\n")
-	if out[len(out)-1] == "" {
-		out = out[:len(out)-1]
-	} else {
-		out[len(out)-1] += "\n\\ No newline at end of file\n"
-	}
-	return out
+	return udiff.ToUnified(from, to, a, udiff.Lines(a, b), context)
 }

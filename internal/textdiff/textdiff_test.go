@@ -1,11 +1,16 @@
 package textdiff
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gen-gitops/gen/internal/testutil"
 )
 
 func TestUnified(t *testing.T) {
@@ -68,6 +73,74 @@ func TestPatchApplies(t *testing.T) {
 		}
 		if string(got) != p[1] {
 			t.Errorf("applied %q -> %q, got %q", p[0], p[1], got)
+		}
+	}
+}
+
+// TestPatchAppliesToEdits: git applies the diff of many edits of real
+// repository files (lines deleted, inserted and changed, near each other
+// and at either end) and gets the edited text. The edits are generated
+// from a fixed seed, so a failure repeats.
+func TestPatchAppliesToEdits(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("no git here")
+	}
+	sources, err := filepath.Glob(filepath.Join(testutil.ExampleRepo(t), "kubernetes", "apps", "*", "*", "app", "*.yaml"))
+	if err != nil || len(sources) == 0 {
+		t.Fatalf("no example files: %v", err)
+	}
+	r := rand.New(rand.NewPCG(13, 3))
+	dir := t.TempDir()
+	var patches strings.Builder
+	var want []string
+	for i := 0; i < 40; i++ {
+		data, err := os.ReadFile(sources[i%len(sources)])
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := string(data)
+		lines := strings.SplitAfter(a, "\n")
+		for e := 0; e < 1+r.IntN(5); e++ {
+			at := r.IntN(len(lines) + 1)
+			switch r.IntN(3) {
+			case 0:
+				if at < len(lines) {
+					lines = append(lines[:at], lines[at+1:]...)
+				}
+			case 1:
+				lines = slices.Insert(lines, at, fmt.Sprintf("  inserted%d: x\n", e))
+			default:
+				if at < len(lines) {
+					lines[at] = fmt.Sprintf("  changed%d: y\n", e)
+				}
+			}
+		}
+		b := strings.Join(lines, "")
+		name := fmt.Sprintf("f%02d", i)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		patch, err := Unified(a, b, "a/"+name, "b/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		patches.WriteString(patch)
+		want = append(want, b)
+	}
+	cmd := exec.Command(git, "apply", "-")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(patches.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v\n%s", err, out)
+	}
+	for i, w := range want {
+		got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("f%02d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != w {
+			t.Errorf("f%02d: git applied the diff and got another text", i)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package action
 
 import (
 	"errors"
@@ -150,13 +150,6 @@ func (b *prBodyFile) write(body string) error {
 		return fmt.Errorf("writing --pr-body %q: %w", b.path, err)
 	}
 	return nil
-}
-
-// printPRBody says where the body went.
-func printPRBody(streams IO, b *prBodyFile) {
-	if b != nil {
-		fmt.Fprintf(streams.ErrOut, "wrote the pull request body to %s\n", b.path)
-	}
 }
 
 // prBody renders the summary. Its layout is stable so bots can match on it.
